@@ -1,0 +1,312 @@
+"""The generalised leapfrog (LeapfrogLayers) and its exact inverse; HMC is the no-network case.
+
+Conventions are physics.md section 4. Each of the N_LF layers does
+    (a) v half-update   (b) x update on mbar links   (c) x update on m links   (d) v half-update
+and the backward direction runs (d)^-1 (c)^-1 (b)^-1 (a)^-1 through the layers in reverse
+order. The x-scaling is the circle diffeomorphism x -> 2 atan(e^a tan(x/2)), written here in
+the form x + 2 atan((e^a - 1) sin x / ((e^a + 1) - (e^a - 1) cos x)): it has no tan() pole at
+x = +-pi, and for a = 0 it returns x exactly, so zero network outputs give the plain leapfrog
+bit for bit. Without networks (HMC) the update functions skip the identity terms.
+
+A transition draws v ~ N(0, 1) and a direction d = +-1 per chain, proposes (x', v') = F_d(x, v)
+and accepts with min(1, exp(H - H' + logdet)). Because F_{-d} = F_d^{-1}, this is an exact
+kernel for exp(-S) whatever the weights are (the tests check it).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import lattice
+from .checks import check_positive_int, check_shape
+from .networks import Heads, LinkEncoding, NetworkConfig, UpdateNetwork
+
+
+class Proposal(NamedTuple):
+    x: tf.Tensor
+    v: tf.Tensor
+    logdet: tf.Tensor   # log |det dF_d/d(x, v)| per chain, [batch]
+
+
+class StepResults(NamedTuple):
+    """Per-chain diagnostics of one transition, each [batch]."""
+    accept_prob: tf.Tensor
+    accepted: tf.Tensor
+    energy_change: tf.Tensor   # H(x', v') - H(x, v)
+    logdet: tf.Tensor
+    charge_int: tf.Tensor      # of the new state
+    charge_sin: tf.Tensor
+    plaquette: tf.Tensor
+
+
+def checkerboard_mask(lt: int, lx: int, parity: int, dtype=tf.float32) -> tf.Tensor:
+    """m(n, mu) = (n_t + n_x + mu + parity) mod 2, shape [Lt, Lx, 2]; two links of every
+    plaquette are in m and two in 1 - m."""
+    t, x, mu = np.meshgrid(np.arange(lt), np.arange(lx), np.arange(2), indexing="ij")
+    return tf.constant((t + x + mu + parity) % 2, dtype=dtype)
+
+
+def circle_scale(x: tf.Tensor, a: tf.Tensor) -> tf.Tensor:
+    """2 atan(e^a tan(x/2)) as x plus a bounded shift (exactly x when a = 0), not wrapped."""
+    k1 = tf.math.expm1(a)
+    return x + 2.0 * tf.atan(k1 * tf.sin(x) / (k1 + 2.0 - k1 * tf.cos(x)))
+
+
+def circle_scale_logdet(x: tf.Tensor, a: tf.Tensor) -> tf.Tensor:
+    """log d/dx [2 atan(e^a tan(x/2))] = a - log(1 + (e^{2a} - 1) sin^2(x/2))."""
+    return a - tf.math.log1p(tf.math.expm1(2.0 * a) * 0.5 * (1.0 - tf.cos(x)))
+
+
+def _sum_links(y: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(y, axis=(1, 2, 3))
+
+
+def v_update(v, force, eps, heads: Heads | None, forward: bool):
+    """Half-step (a)/(d) of v and its log-det; `forward=False` is the exact inverse."""
+    half = 0.5 * eps
+    if heads is None:
+        kick = half * force
+        return (v - kick if forward else v + kick), tf.zeros_like(v[:, 0, 0, 0])
+    kick = half * (force * tf.exp(eps * heads.q) + heads.t)
+    logdet = _sum_links(half * heads.s)
+    if forward:
+        return v * tf.exp(half * heads.s) - kick, logdet
+    return tf.exp(-half * heads.s) * (v + kick), -logdet
+
+
+def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
+    """Update (b)/(c) of the links where update_mask = 1; `forward=False` is the exact inverse
+    (first subtract the shift, then undo the scaling)."""
+    if heads is None:
+        step = update_mask * (eps * v)
+        return lattice.wrap(x + step if forward else x - step), tf.zeros_like(x[:, 0, 0, 0])
+    shift = eps * (v * tf.exp(eps * heads.q) + heads.t)
+    scale = eps * heads.s
+    if forward:
+        new = lattice.wrap(circle_scale(x, scale) + shift)
+        logdet = circle_scale_logdet(x, scale)
+    else:
+        shifted = lattice.wrap(x - shift)
+        new = lattice.wrap(circle_scale(shifted, -scale))
+        logdet = circle_scale_logdet(shifted, -scale)
+    x_new = tf.where(update_mask > 0, new, x)
+    return x_new, _sum_links(update_mask * logdet)
+
+
+class LeapfrogLayer(keras.layers.Layer):
+    """One generalised leapfrog step with its own step sizes and (optionally) networks.
+
+    Without networks it is the standard leapfrog step of HMC with step size eps_x = eps_v.
+    """
+
+    def __init__(self, lattice_shape, parity: int, step_size: float,
+                 networks: tuple[UpdateNetwork, UpdateNetwork, UpdateNetwork] | None = None,
+                 train_step_size: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        lt, lx = lattice_shape
+        m = checkerboard_mask(lt, lx, parity, dtype=self.compute_dtype)
+        self.update_masks = (1.0 - m, m)          # (b) updates mbar links, (c) updates m links
+        self.networks = networks                   # (v_net, x_net_b, x_net_c) or None
+        self.encode = LinkEncoding(dtype=self.dtype_policy)
+        trainable = bool(train_step_size and networks is not None)
+        init = keras.initializers.Constant(float(np.log(step_size)))
+        self.log_eps_x = self.add_weight(shape=(), initializer=init, name="log_eps_x",
+                                         trainable=trainable)
+        self.log_eps_v = self.add_weight(shape=(), initializer=init, name="log_eps_v",
+                                         trainable=trainable)
+
+    @property
+    def eps_x(self):
+        return tf.exp(self.log_eps_x)
+
+    @property
+    def eps_v(self):
+        return tf.exp(self.log_eps_v)
+
+    def _v_step(self, x, v, beta, forward, eps):
+        force = lattice.force(x, beta)
+        heads = None
+        if self.networks is not None:
+            heads = self.networks[0](tf.concat([self.encode(x), force], axis=-1))
+        return v_update(v, force, eps, heads, forward)
+
+    def _x_step(self, x, v, which: int, forward, eps):
+        update_mask = self.update_masks[which]
+        heads = None
+        if self.networks is not None:
+            features = tf.concat([self.encode(x, 1.0 - update_mask), v], axis=-1)
+            heads = self.networks[1 + which](features)
+        return x_update(x, v, eps, heads, update_mask, forward)
+
+    def forward(self, x, v, beta, eps_sign=1.0):
+        """(a) (b) (c) (d); eps_sign = -1 runs the plain leapfrog backwards (HMC only)."""
+        eps_x, eps_v = eps_sign * self.eps_x, eps_sign * self.eps_v
+        v, ld_a = self._v_step(x, v, beta, True, eps_v)
+        x, ld_b = self._x_step(x, v, 0, True, eps_x)
+        x, ld_c = self._x_step(x, v, 1, True, eps_x)
+        v, ld_d = self._v_step(x, v, beta, True, eps_v)
+        return x, v, ld_a + ld_b + ld_c + ld_d
+
+    def backward(self, x, v, beta):
+        """(d)^-1 (c)^-1 (b)^-1 (a)^-1: the exact inverse of forward."""
+        v, ld_d = self._v_step(x, v, beta, False, self.eps_v)
+        x, ld_c = self._x_step(x, v, 1, False, self.eps_x)
+        x, ld_b = self._x_step(x, v, 0, False, self.eps_x)
+        v, ld_a = self._v_step(x, v, beta, False, self.eps_v)
+        return x, v, ld_a + ld_b + ld_c + ld_d
+
+
+class Dynamics(keras.Model):
+    """N_LF leapfrog layers with trainable networks and step sizes (network=None: HMC).
+
+    Masks alternate between layers. Separate networks per layer unless share_networks.
+    """
+
+    def __init__(self, lattice_shape, n_leapfrog: int, step_size: float,
+                 network: NetworkConfig | None = None, share_networks: bool = False,
+                 train_step_size: bool = True, dtype="float32", **kwargs):
+        super().__init__(dtype=dtype, **kwargs)
+        check_positive_int(n_leapfrog, "n_leapfrog")
+        if not (isinstance(step_size, (int, float)) and step_size > 0):
+            raise ValueError(f"step_size must be a positive number, got {step_size!r}")
+        self.lattice_shape = check_shape(*lattice_shape, even=network is not None)
+        self.n_leapfrog = int(n_leapfrog)
+        self.network_config = network
+        make = (lambda name: UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
+                                           name=name))
+        shared = None
+        if network is not None and share_networks:
+            shared = (make("v_net"), make("x_net_b"), make("x_net_c"))
+        self.leapfrog_layers = []
+        for k in range(self.n_leapfrog):
+            nets = shared
+            if network is not None and not share_networks:
+                nets = (make(f"v_net_{k}"), make(f"x_net_b_{k}"), make(f"x_net_c_{k}"))
+            self.leapfrog_layers.append(LeapfrogLayer(
+                self.lattice_shape, parity=k % 2, step_size=step_size, networks=nets,
+                train_step_size=train_step_size, dtype=self.dtype_policy, name=f"leapfrog_{k}"))
+        zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
+        self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
+
+    @property
+    def has_networks(self) -> bool:
+        return self.network_config is not None
+
+    def _run(self, x, v, beta, forward: bool, eps_sign=1.0):
+        logdet = tf.zeros_like(x[:, 0, 0, 0])
+        layers = self.leapfrog_layers if forward else self.leapfrog_layers[::-1]
+        for layer in layers:
+            if forward:
+                x, v, ld = layer.forward(x, v, beta, eps_sign)
+            else:
+                x, v, ld = layer.backward(x, v, beta)
+            logdet += ld
+        return Proposal(x, v, logdet)
+
+    def propose(self, x, v, direction, beta) -> Proposal:
+        """F_d(x, v) per chain, d = direction[i] in {+1, -1}.
+
+        With networks, chains are split by direction (one pass each, no wasted work).
+        Without networks F_-1 is the leapfrog with step -eps, so HMC runs one pass with
+        signed step sizes; the layer order does not matter there, and XLA can compile it.
+        """
+        beta = tf.cast(beta, self.compute_dtype)
+        if not self.has_networks:
+            return self._run(x, v, beta, True, eps_sign=direction[:, None, None, None])
+        part = tf.cast(direction > 0, tf.int32)
+        index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
+        xs, vs = tf.dynamic_partition(x, part, 2), tf.dynamic_partition(v, part, 2)
+        back = self._run(xs[0], vs[0], beta, forward=False)
+        fwd = self._run(xs[1], vs[1], beta, forward=True)
+        return Proposal(*(tf.dynamic_stitch(index, [b, f]) for b, f in zip(back, fwd)))
+
+    def hamiltonian(self, x, v, beta):
+        return lattice.action(x, beta) + 0.5 * _sum_links(tf.square(v))
+
+    def trace(self, x, v, beta, direction: int = 1) -> dict[str, np.ndarray]:
+        """Per-layer diagnostics of one trajectory (eager; for plots, not the fast path):
+        H - sum log|J|, plaquette, Q_R, Q_Z at the start and after each layer, [N_LF+1, batch]."""
+        beta = tf.cast(beta, self.compute_dtype)
+        rows = {"h_minus_logdet": [], "plaquette": [], "charge_sin": [], "charge_int": []}
+        logdet = tf.zeros_like(x[:, 0, 0, 0])
+
+        def record():
+            rows["h_minus_logdet"].append(self.hamiltonian(x, v, beta) - logdet)
+            rows["plaquette"].append(lattice.mean_plaquette(x))
+            rows["charge_sin"].append(lattice.charge_sin(x))
+            rows["charge_int"].append(lattice.charge_int(x))
+
+        record()
+        layers = self.leapfrog_layers if direction > 0 else self.leapfrog_layers[::-1]
+        for layer in layers:
+            x, v, ld = layer.forward(x, v, beta) if direction > 0 else layer.backward(x, v, beta)
+            logdet += ld
+            record()
+        return {k: np.stack([r.numpy() for r in vals]) for k, vals in rows.items()}
+
+
+def draw_momenta_and_directions(rng: tf.random.Generator, x: tf.Tensor):
+    """v ~ N(0, 1) like x and d ~ U{+1, -1} per chain."""
+    v = rng.normal(tf.shape(x), dtype=x.dtype)
+    coin = rng.uniform(tf.shape(x)[:1], dtype=x.dtype)
+    return v, tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
+
+
+def log_accept_ratio(dynamics: Dynamics, x, v, proposal: Proposal, beta):
+    """log of p(x', v')/p(x, v) * |J|, per chain."""
+    return (dynamics.hamiltonian(x, v, beta) - dynamics.hamiltonian(proposal.x, proposal.v, beta)
+            + proposal.logdet)
+
+
+def accept_probability(log_ratio):
+    """min(1, exp(log_ratio)); a NaN proposal (diverged) is never accepted."""
+    prob = tf.exp(tf.minimum(log_ratio, 0.0))
+    return tf.where(tf.math.is_nan(log_ratio), tf.zeros_like(prob), prob)
+
+
+def metropolis_hastings(rng: tf.random.Generator, x, x_proposed, accept_prob):
+    """Advance each chain to x_proposed with probability accept_prob."""
+    accepted = rng.uniform(tf.shape(accept_prob), dtype=accept_prob.dtype) < accept_prob
+    return tf.where(accepted[:, None, None, None], x_proposed, x), accepted
+
+
+class Sampler:
+    """MCMC kernel over a batch of chains: one compiled transition, a seeded RNG it owns.
+
+    one_step(x, beta) -> (x_new, StepResults). Shapes and beta's dtype fixed, it traces once.
+    """
+
+    def __init__(self, dynamics: Dynamics, seed: int = 0, jit_compile: bool = False):
+        if jit_compile and dynamics.has_networks:
+            raise ValueError("jit_compile=True needs static shapes; the L2HMC transition splits "
+                             "chains by direction dynamically. Use jit_compile only for HMC.")
+        self.dynamics = dynamics
+        self.rng = tf.random.Generator.from_seed(seed)
+        self._step = tf.function(self._one_step, jit_compile=jit_compile, reduce_retracing=True)
+
+    @property
+    def tracing_count(self) -> int:
+        return self._step.experimental_get_tracing_count()
+
+    def one_step(self, x, beta):
+        return self._step(x, tf.convert_to_tensor(beta, dtype=x.dtype))
+
+    def _one_step(self, x, beta):
+        dyn = self.dynamics
+        v, direction = draw_momenta_and_directions(self.rng, x)
+        proposal = dyn.propose(x, v, direction, beta)
+        log_ratio = log_accept_ratio(dyn, x, v, proposal, beta)
+        prob = accept_probability(log_ratio)
+        x_new, accepted = metropolis_hastings(self.rng, x, proposal.x, prob)
+        return x_new, StepResults(
+            accept_prob=prob, accepted=accepted, energy_change=proposal.logdet - log_ratio,
+            logdet=proposal.logdet, charge_int=lattice.charge_int(x_new),
+            charge_sin=lattice.charge_sin(x_new), plaquette=lattice.mean_plaquette(x_new))
+
+
+def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:
+    """Plain HMC: the same Dynamics with the networks switched off."""
+    return Dynamics(lattice_shape, n_leapfrog, step_size, network=None, dtype=dtype)

@@ -1,0 +1,123 @@
+"""Keras 3 networks of the generalised leapfrog: they map link features to (s, t, q) heads.
+
+Every network sees a features tensor [batch, Lt, Lx, C] built by the dynamics (links enter as
+[cos x, sin x] through LinkEncoding) and returns three tensors shaped like the links:
+    s = lambda_s * tanh(W_s h + b_s),  t = W_t h + b_t,  q = lambda_q * tanh(W_q h + b_q)
+with lambda_s, lambda_q trainable weights. Two trunks:
+  - "mlp": dense layers over the flattened lattice (the paper's network); fixed lattice size.
+  - "conv": periodic 3x3 convolutions, no layer over sites, so one set of weights runs on any
+    lattice size (train small, sample big).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import keras
+import tensorflow as tf
+
+NETWORK_KINDS = ("mlp", "conv")
+ACTIVATIONS = ("relu", "swish", "tanh", "gelu", "elu", "softplus")
+
+
+class Heads(NamedTuple):
+    """Network outputs, each shaped like the links [batch, Lt, Lx, 2]."""
+    s: tf.Tensor
+    t: tf.Tensor
+    q: tf.Tensor
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture of every Gamma (v) and Lambda (x) network of the model."""
+    kind: str = "conv"
+    units: tuple[int, ...] = field(default=(16, 16))   # hidden units (mlp) or channels (conv)
+    activation: str = "swish"
+    init_scale: float = 0.01    # head kernel scale: a fresh model is close to plain leapfrog
+    kernel_size: int = 3        # conv only
+
+    def __post_init__(self):
+        if self.kind not in NETWORK_KINDS:
+            raise ValueError(f"network kind must be one of {NETWORK_KINDS}, got {self.kind!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"network activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not self.units or any(int(u) < 1 for u in self.units):
+            raise ValueError(f"network units must be a non-empty list of positive ints, "
+                             f"got {self.units!r}")
+        if not self.init_scale >= 0:
+            raise ValueError(f"network init_scale must be >= 0, got {self.init_scale!r}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"network kernel_size must be odd and >= 1, got {self.kernel_size}")
+
+
+class LinkEncoding(keras.layers.Layer):
+    """x -> [mask*cos x, mask*sin x] on the channel axis: angles enter networks as points on
+    the circle, and masked-out links (those being updated) enter as exact zeros."""
+
+    def call(self, x, mask=None):
+        cos, sin = tf.cos(x), tf.sin(x)
+        if mask is not None:
+            cos, sin = cos * mask, sin * mask
+        return tf.concat([cos, sin], axis=-1)
+
+
+class PeriodicConv2D(keras.layers.Layer):
+    """Conv2D with circular padding: the torus has no edges."""
+
+    def __init__(self, filters: int, kernel_size: int, activation=None,
+                 kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.pad = kernel_size // 2
+        self.conv = keras.layers.Conv2D(filters, kernel_size, padding="valid",
+                                        activation=activation, dtype=self.dtype_policy,
+                                        kernel_initializer=kernel_initializer)
+
+    def call(self, x):
+        p = self.pad
+        if p:
+            x = tf.concat([x[:, -p:], x, x[:, :p]], axis=1)
+            x = tf.concat([x[:, :, -p:], x, x[:, :, :p]], axis=2)
+        return self.conv(x)
+
+
+class UpdateNetwork(keras.layers.Layer):
+    """One Gamma or Lambda network: trunk (mlp or conv) then the s, t, q heads."""
+
+    def __init__(self, config: NetworkConfig, lattice_shape: tuple[int, int], **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.lattice_shape = tuple(lattice_shape)
+        policy = self.dtype_policy
+        head_init = keras.initializers.VarianceScaling(scale=max(config.init_scale, 1e-30) ** 2,
+                                                       mode="fan_avg")
+        if config.init_scale == 0:
+            head_init = "zeros"
+        if config.kind == "mlp":
+            n_out = 2 * self.lattice_shape[0] * self.lattice_shape[1]
+            self.trunk = [keras.layers.Flatten(dtype=policy)] + [
+                keras.layers.Dense(u, activation=config.activation, dtype=policy)
+                for u in config.units]
+            self.heads = [keras.layers.Dense(n_out, kernel_initializer=head_init, dtype=policy)
+                          for _ in range(3)]
+        else:
+            self.trunk = [PeriodicConv2D(u, config.kernel_size, activation=config.activation,
+                                         dtype=policy) for u in config.units]
+            self.heads = [keras.layers.Conv2D(2, 1, kernel_initializer=head_init, dtype=policy)
+                          for _ in range(3)]
+
+    def build(self, input_shape):
+        self.lambda_s = self.add_weight(shape=(), initializer="ones", name="lambda_s")
+        self.lambda_q = self.add_weight(shape=(), initializer="ones", name="lambda_q")
+
+    def call(self, features) -> Heads:
+        if self.config.kind == "mlp" and tuple(features.shape[1:3]) != self.lattice_shape:
+            raise ValueError(
+                f"an mlp network built for lattice {self.lattice_shape} got "
+                f"{tuple(features.shape[1:3])}; use a conv network to change the lattice size")
+        h = features
+        for layer in self.trunk:
+            h = layer(h)
+        out_shape = tf.concat([tf.shape(features)[:3], [2]], axis=0)
+        s, t, q = (tf.reshape(head(h), out_shape) for head in self.heads)
+        return Heads(self.lambda_s * tf.tanh(s), t, self.lambda_q * tf.tanh(q))
