@@ -1,0 +1,16 @@
+# The two commands of the README. Both set everything up first (idempotent, fast when done).
+#   make demo   train a small model, sample with it and with HMC, print tau_int side by side
+#   make test   run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export L2HMC_VENV := $(abspath $(VENV))
+
+.PHONY: setup demo test
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) bin/train.py --demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
