@@ -42,11 +42,13 @@ class StepResults(NamedTuple):
     plaquette: tf.Tensor
 
 
-def checkerboard_mask(lt: int, lx: int, parity: int, dtype=tf.float32) -> tf.Tensor:
+def checkerboard_mask(lt, lx, parity: int, dtype=tf.float32) -> tf.Tensor:
     """m(n, mu) = (n_t + n_x + mu + parity) mod 2, shape [Lt, Lx, 2]; two links of every
-    plaquette are in m and two in 1 - m."""
-    t, x, mu = np.meshgrid(np.arange(lt), np.arange(lx), np.arange(2), indexing="ij")
-    return tf.constant((t + x + mu + parity) % 2, dtype=dtype)
+    plaquette are in m and two in 1 - m. Sides may be ints or scalar tensors."""
+    t = tf.range(lt)[:, None, None]
+    x = tf.range(lx)[None, :, None]
+    mu = tf.range(2)[None, None, :]
+    return tf.cast((t + x + mu + parity) % 2, dtype)
 
 
 def circle_scale(x: tf.Tensor, a: tf.Tensor) -> tf.Tensor:
@@ -102,13 +104,11 @@ class LeapfrogLayer(keras.layers.Layer):
     Without networks it is the standard leapfrog step of HMC with step size eps_x = eps_v.
     """
 
-    def __init__(self, lattice_shape, parity: int, step_size: float,
+    def __init__(self, parity: int, step_size: float,
                  networks: tuple[UpdateNetwork, UpdateNetwork, UpdateNetwork] | None = None,
                  train_step_size: bool = True, **kwargs):
         super().__init__(**kwargs)
-        lt, lx = lattice_shape
-        m = checkerboard_mask(lt, lx, parity, dtype=self.compute_dtype)
-        self.update_masks = (1.0 - m, m)          # (b) updates mbar links, (c) updates m links
+        self.parity = parity
         self.networks = networks                   # (v_net, x_net_b, x_net_c) or None
         self.encode = LinkEncoding(dtype=self.dtype_policy)
         trainable = bool(train_step_size and networks is not None)
@@ -134,7 +134,8 @@ class LeapfrogLayer(keras.layers.Layer):
         return v_update(v, force, eps, heads, forward)
 
     def _x_step(self, x, v, which: int, forward, eps):
-        update_mask = self.update_masks[which]
+        m = checkerboard_mask(tf.shape(x)[1], tf.shape(x)[2], self.parity, dtype=x.dtype)
+        update_mask = 1.0 - m if which == 0 else m     # (b) updates mbar links, (c) m links
         heads = None
         if self.networks is not None:
             features = tf.concat([self.encode(x, 1.0 - update_mask), v], axis=-1)
@@ -186,7 +187,7 @@ class Dynamics(keras.Model):
             if network is not None and not share_networks:
                 nets = (make(f"v_net_{k}"), make(f"x_net_b_{k}"), make(f"x_net_c_{k}"))
             self.leapfrog_layers.append(LeapfrogLayer(
-                self.lattice_shape, parity=k % 2, step_size=step_size, networks=nets,
+                parity=k % 2, step_size=step_size, networks=nets,
                 train_step_size=train_step_size, dtype=self.dtype_policy, name=f"leapfrog_{k}"))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
@@ -194,6 +195,18 @@ class Dynamics(keras.Model):
     @property
     def has_networks(self) -> bool:
         return self.network_config is not None
+
+    def check_lattice(self, shape) -> tuple[int, int]:
+        """Validate a lattice this model should run on: any even size for conv networks and
+        HMC, only the built size for mlp networks."""
+        shape = check_shape(*shape, even=self.has_networks)
+        if (self.has_networks and self.network_config.kind == "mlp"
+                and shape != self.lattice_shape):
+            raise ValueError(
+                f"this mlp model was built for lattice {self.lattice_shape[0]}x"
+                f"{self.lattice_shape[1]} and cannot run on {shape[0]}x{shape[1]}; "
+                "train a conv model to change the lattice size")
+        return shape
 
     def _run(self, x, v, beta, forward: bool, eps_sign=1.0):
         logdet = tf.zeros_like(x[:, 0, 0, 0])
@@ -219,9 +232,14 @@ class Dynamics(keras.Model):
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
         xs, vs = tf.dynamic_partition(x, part, 2), tf.dynamic_partition(v, part, 2)
-        back = self._run(xs[0], vs[0], beta, forward=False)
-        fwd = self._run(xs[1], vs[1], beta, forward=True)
+        back = self._run_nonempty(xs[0], vs[0], beta, forward=False)
+        fwd = self._run_nonempty(xs[1], vs[1], beta, forward=True)
         return Proposal(*(tf.dynamic_stitch(index, [b, f]) for b, f in zip(back, fwd)))
+
+    def _run_nonempty(self, x, v, beta, forward: bool) -> Proposal:
+        """_run, skipped when no chain goes this way (convolutions reject an empty batch)."""
+        return tf.cond(tf.shape(x)[0] > 0, lambda: self._run(x, v, beta, forward),
+                       lambda: Proposal(x, v, tf.zeros_like(x[:, 0, 0, 0])))
 
     def hamiltonian(self, x, v, beta):
         return lattice.action(x, beta) + 0.5 * _sum_links(tf.square(v))
@@ -276,7 +294,8 @@ def metropolis_hastings(rng: tf.random.Generator, x, x_proposed, accept_prob):
 class Sampler:
     """MCMC kernel over a batch of chains: one compiled transition, a seeded RNG it owns.
 
-    one_step(x, beta) -> (x_new, StepResults). Shapes and beta's dtype fixed, it traces once.
+    one_step(x, beta) -> (x_new, StepResults). It traces once per lattice shape; beta is a
+    tensor argument, so annealing does not retrace.
     """
 
     def __init__(self, dynamics: Dynamics, seed: int = 0, jit_compile: bool = False):
@@ -285,7 +304,7 @@ class Sampler:
                              "chains by direction dynamically. Use jit_compile only for HMC.")
         self.dynamics = dynamics
         self.rng = tf.random.Generator.from_seed(seed)
-        self._step = tf.function(self._one_step, jit_compile=jit_compile, reduce_retracing=True)
+        self._step = tf.function(self._one_step, jit_compile=jit_compile)
 
     @property
     def tracing_count(self) -> int:

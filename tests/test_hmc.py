@@ -109,7 +109,7 @@ def test_bad_dynamics_arguments(kwargs, match):
 
 @pytest.mark.parametrize("x, beta, match", [
     (np.zeros([2, 4, 4, 2], np.float32), 0.0, "beta"),
-    (np.zeros([2, 6, 6, 2], np.float32), 1.0, "lattice shape"),
+    (np.zeros([2, 1, 6, 2], np.float32), 1.0, "Lt"),
     (np.zeros([2, 4, 4, 2], np.float64), 1.0, "dtype float64"),
     (np.full([2, 4, 4, 2], np.inf, np.float32), 1.0, "NaN or Inf"),
 ])

@@ -1,0 +1,187 @@
+"""LeapfrogLayers: exact inverse, log-det against autodiff, HMC limit, detailed balance."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from l2hmc_tf import dynamics, lattice
+from l2hmc_tf.networks import NetworkConfig
+from tests.conftest import assert_matches_exact, run_and_summarize
+
+KINDS = {"conv": NetworkConfig(kind="conv", units=(8, 8), init_scale=1.0),
+         "mlp": NetworkConfig(kind="mlp", units=(32, 32), init_scale=1.0)}
+
+
+def model(kind, shape=(4, 4), n_lf=3, step=0.3, **kwargs):
+    return dynamics.Dynamics(shape, n_lf, step, network=KINDS[kind], dtype="float64", **kwargs)
+
+
+def state(batch, shape, seed):
+    x = lattice.random_start(batch, *shape, dtype=tf.float64, seed=seed)
+    v = tf.random.stateless_normal(x.shape, [seed, 1], dtype=tf.float64)
+    return x, v
+
+
+def max_angle_diff(a, b):
+    return float(tf.reduce_max(tf.abs(lattice.wrap(a - b))))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("share", [False, True])
+def test_forward_then_backward_returns_the_input(kind, share):
+    dyn = model(kind, shape=(6, 6), n_lf=4, share_networks=share)
+    x, v = state(6, (6, 6), seed=3)
+    d = tf.constant([1.0, -1.0, 1.0, -1.0, -1.0, 1.0], tf.float64)
+    there = dyn.propose(x, v, d, 2.5)
+    assert max_angle_diff(there.x, x) > 0.1 and float(tf.reduce_max(tf.abs(there.logdet))) > 0.1
+    back = dyn.propose(there.x, there.v, -d, 2.5)
+    assert max_angle_diff(back.x, x) < 1e-12
+    np.testing.assert_allclose(back.v, v, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(back.logdet, -there.logdet, atol=1e-12)
+
+
+def _full_jacobian_logdet(fn, x, v):
+    """log|det| of d(x', v')/d(x, v) for one configuration, by autodiff."""
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, v])
+        out = tf.concat([tf.reshape(t, [-1]) for t in fn(x, v)], axis=0)
+    jac = tf.concat([tf.reshape(tape.jacobian(out, t), [out.shape[0], -1]) for t in (x, v)],
+                    axis=1)
+    return float(tf.linalg.slogdet(jac)[1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("direction", [1.0, -1.0])
+def test_logdet_equals_autodiff_jacobian(kind, direction):
+    dyn = model(kind, shape=(4, 4), n_lf=2)
+    x, v = state(1, (4, 4), seed=5)
+    beta = tf.constant(2.0, tf.float64)
+    layer = dyn.leapfrog_layers[0]
+    step = layer.forward if direction > 0 else layer.backward
+    _, _, layer_logdet = step(x, v, beta)
+    layer_jac = _full_jacobian_logdet(lambda a, b: step(a, b, beta)[:2], x, v)
+    assert float(layer_logdet[0]) == pytest.approx(layer_jac, abs=1e-9)
+    assert abs(layer_jac) > 0.05            # a non-trivial volume change is being checked
+    d = tf.constant([direction], tf.float64)
+    whole = dyn.propose(x, v, d, beta)
+    whole_jac = _full_jacobian_logdet(lambda a, b: dyn.propose(a, b, d, beta)[:2], x, v)
+    assert float(whole.logdet[0]) == pytest.approx(whole_jac, abs=1e-9)
+
+
+def _run_pair(kind, steps=3):
+    zero = NetworkConfig(kind=kind, units=(8,), init_scale=0.0)
+    l2hmc = dynamics.Dynamics((8, 8), 3, 0.2, network=zero)
+    hmc = dynamics.hmc((8, 8), 3, 0.2)
+    x0 = lattice.random_start(32, 8, 8, seed=4)
+    samplers = [dynamics.Sampler(l2hmc, seed=11), dynamics.Sampler(hmc, seed=11)]
+    xs, trail = [x0, x0], []
+    for _ in range(steps):
+        outs = [s.one_step(x, 1.5) for s, x in zip(samplers, xs)]
+        xs = [o[0] for o in outs]
+        trail.append(outs)
+    assert max_angle_diff(xs[0], x0) > 0.1
+    return trail
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zero_network_outputs_give_hmc_bit_for_bit(kind):
+    """Same seeds, same arithmetic: executed op by op, the transitions agree bit for bit."""
+    tf.config.run_functions_eagerly(True)
+    try:
+        trail = _run_pair(kind)
+    finally:
+        tf.config.run_functions_eagerly(False)
+    for (x_a, res_a), (x_b, res_b) in trail:
+        np.testing.assert_array_equal(x_a.numpy(), x_b.numpy())
+        for a, b in zip(res_a, res_b):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_zero_network_outputs_match_compiled_hmc():
+    """Compiled, Grappler reassociates HMC's scalar products (beta * eps/2 * ...), so the two
+    graphs round differently: same accept decisions, states equal to float32 rounding."""
+    for (x_a, res_a), (x_b, res_b) in _run_pair("conv"):
+        np.testing.assert_array_equal(res_a.accepted.numpy(), res_b.accepted.numpy())
+        np.testing.assert_allclose(x_a, x_b, atol=5e-6, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, init_scale", [("conv", 0.3), ("mlp", 0.3)])
+def test_random_weights_sample_the_exact_distribution(kind, init_scale):
+    """Detailed balance: untrained but visibly non-trivial maps still sample exp(-S)."""
+    beta, L = 2.0, 8
+    units = (8, 8) if kind == "conv" else (64, 64)
+    net = NetworkConfig(kind=kind, units=units, init_scale=init_scale)
+    dyn = dynamics.Dynamics((L, L), 4, 0.2, network=net, dtype="float64")
+    x, v = state(64, (L, L), seed=8)
+    ones = tf.ones([64], tf.float64)
+    moved = dyn.propose(x, v, ones, beta)
+    plain = dynamics.hmc((L, L), 4, 0.2, dtype="float64").propose(x, v, ones, beta)
+    assert float(tf.reduce_mean(tf.abs(lattice.wrap(moved.x - plain.x)))) > 0.01
+    assert float(tf.reduce_mean(tf.abs(moved.logdet))) > 0.2
+    summary = run_and_summarize(dyn, L, beta, chains=128, steps=260, therm=40, seed=6)
+    assert_matches_exact(summary)
+    assert 0.2 < summary["accept_mean"] < 0.9
+
+
+def test_conv_model_runs_unchanged_on_other_lattice_sizes():
+    dyn = dynamics.Dynamics((8, 8), 2, 0.2, network=KINDS["conv"])
+    sampler = dynamics.Sampler(dyn, seed=0)
+    n_weights = len(dyn.weights)
+    for L in (16, 12):
+        x, res = sampler.one_step(lattice.random_start(4, L, L, seed=L), 2.0)
+        assert x.shape == (4, L, L, 2) and res.accept_prob.shape == (4,)
+        dyn.check_lattice((L, L))
+    assert len(dyn.weights) == n_weights
+
+
+def test_compiled_transition_does_not_retrace():
+    sampler = dynamics.Sampler(model("conv", shape=(4, 4), n_lf=2), seed=0)
+    x = lattice.random_start(8, 4, 4, dtype=tf.float64, seed=0)
+    for beta in (1.0, 2.0, 3.0, 4.0):
+        x, _ = sampler.one_step(x, beta)
+    assert sampler.tracing_count == 1
+
+
+def test_trace_records_every_layer_and_matches_the_proposal():
+    dyn = model("conv", shape=(4, 4), n_lf=3)
+    x, v = state(2, (4, 4), seed=1)
+    beta = tf.constant(1.5, tf.float64)
+    for direction in (1, -1):
+        tr = dyn.trace(x, v, beta, direction)
+        assert set(tr) == {"h_minus_logdet", "plaquette", "charge_sin", "charge_int"}
+        assert all(a.shape == (4, 2) for a in tr.values())
+        prop = dyn.propose(x, v, tf.constant([direction] * 2, tf.float64), beta)
+        expected = dyn.hamiltonian(prop.x, prop.v, beta) - prop.logdet
+        np.testing.assert_allclose(tr["h_minus_logdet"][-1], expected, atol=1e-10)
+        np.testing.assert_allclose(tr["plaquette"][-1], lattice.mean_plaquette(prop.x), atol=1e-12)
+
+
+def test_lambda_and_step_sizes_are_tracked_trainable_weights():
+    dyn = model("mlp", shape=(4, 4), n_lf=2)
+    names = [w.path for w in dyn.trainable_weights]
+    assert sum("lambda_s" in n for n in names) == 6 and sum("lambda_q" in n for n in names) == 6
+    assert sum("log_eps" in n for n in names) == 4
+    assert dynamics.hmc((4, 4), 2, 0.1).trainable_weights == []
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: dynamics.Dynamics((5, 4), 2, 0.1, network=KINDS["conv"]), "odd"),
+    (lambda: dynamics.Dynamics((4, 4), 0, 0.1, network=KINDS["conv"]), "n_leapfrog"),
+    (lambda: NetworkConfig(kind="resnet"), "kind"),
+    (lambda: NetworkConfig(activation="sigmoidal"), "activation"),
+    (lambda: NetworkConfig(units=()), "units"),
+])
+def test_bad_model_configuration_is_rejected(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_mlp_rejects_other_lattice_sizes_before_compute():
+    dyn = dynamics.Dynamics((4, 4), 2, 0.1, network=KINDS["mlp"])
+    with pytest.raises(ValueError, match="mlp.*conv"):
+        dyn.check_lattice((6, 6))
+    sampler = dynamics.Sampler(dyn, seed=0)
+    from l2hmc_tf import inference
+    with pytest.raises(ValueError, match="mlp.*conv"):
+        inference.sample_chain(sampler, lattice.random_start(2, 6, 6), 1.0, 3)
+    assert sampler.tracing_count == 0
