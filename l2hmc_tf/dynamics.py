@@ -37,6 +37,7 @@ class StepResults(NamedTuple):
     accepted: tf.Tensor
     energy_change: tf.Tensor   # H(x', v') - H(x, v)
     logdet: tf.Tensor
+    charge_jump: tf.Tensor     # A * (Q_R(x') - Q_R(x))^2 of the proposal: what training maximises
     charge_int: tf.Tensor      # of the new state
     charge_sin: tf.Tensor
     plaquette: tf.Tensor
@@ -191,6 +192,7 @@ class Dynamics(keras.Model):
                 train_step_size=train_step_size, dtype=self.dtype_policy, name=f"leapfrog_{k}"))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
+        self.built = True
 
     @property
     def has_networks(self) -> bool:
@@ -232,14 +234,16 @@ class Dynamics(keras.Model):
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
         xs, vs = tf.dynamic_partition(x, part, 2), tf.dynamic_partition(v, part, 2)
-        back = self._run_nonempty(xs[0], vs[0], beta, forward=False)
-        fwd = self._run_nonempty(xs[1], vs[1], beta, forward=True)
+        back = self._run_padded(xs[0], vs[0], beta, forward=False)
+        fwd = self._run_padded(xs[1], vs[1], beta, forward=True)
         return Proposal(*(tf.dynamic_stitch(index, [b, f]) for b, f in zip(back, fwd)))
 
-    def _run_nonempty(self, x, v, beta, forward: bool) -> Proposal:
-        """_run, skipped when no chain goes this way (convolutions reject an empty batch)."""
-        return tf.cond(tf.shape(x)[0] > 0, lambda: self._run(x, v, beta, forward),
-                       lambda: Proposal(x, v, tf.zeros_like(x[:, 0, 0, 0])))
+    def _run_padded(self, x, v, beta, forward: bool) -> Proposal:
+        """_run on x plus one zero configuration, which is then dropped: oneDNN convolutions
+        fail on an empty batch, and a tf.cond guard would make gradients very slow to trace."""
+        pad = tf.zeros(tf.concat([[1], tf.shape(x)[1:]], 0), x.dtype)
+        out = self._run(tf.concat([x, pad], 0), tf.concat([v, pad], 0), beta, forward)
+        return Proposal(*(t[:-1] for t in out))
 
     def hamiltonian(self, x, v, beta):
         return lattice.action(x, beta) + 0.5 * _sum_links(tf.square(v))
@@ -304,7 +308,7 @@ class Sampler:
                              "chains by direction dynamically. Use jit_compile only for HMC.")
         self.dynamics = dynamics
         self.rng = tf.random.Generator.from_seed(seed)
-        self._step = tf.function(self._one_step, jit_compile=jit_compile)
+        self._step = tf.function(self._one_step, jit_compile=jit_compile, autograph=False)
 
     @property
     def tracing_count(self) -> int:
@@ -322,10 +326,22 @@ class Sampler:
         x_new, accepted = metropolis_hastings(self.rng, x, proposal.x, prob)
         return x_new, StepResults(
             accept_prob=prob, accepted=accepted, energy_change=proposal.logdet - log_ratio,
-            logdet=proposal.logdet, charge_int=lattice.charge_int(x_new),
+            logdet=proposal.logdet,
+            charge_jump=prob * tf.square(lattice.charge_sin(proposal.x) - lattice.charge_sin(x)),
+            charge_int=lattice.charge_int(x_new),
             charge_sin=lattice.charge_sin(x_new), plaquette=lattice.mean_plaquette(x_new))
 
 
 def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:
     """Plain HMC: the same Dynamics with the networks switched off."""
     return Dynamics(lattice_shape, n_leapfrog, step_size, network=None, dtype=dtype)
+
+
+def from_config(cfg) -> Dynamics:
+    """The Dynamics a run config describes (a config.Config)."""
+    d, n = cfg.dynamics, cfg.network
+    network = NetworkConfig(kind=n.kind, units=tuple(n.units), activation=n.activation,
+                            init_scale=n.init_scale, kernel_size=n.kernel_size)
+    return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=network,
+                    share_networks=d.share_networks, train_step_size=d.train_step_size,
+                    dtype=d.dtype)

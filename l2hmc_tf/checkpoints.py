@@ -1,0 +1,150 @@
+"""Checkpoints and trained models in HDF5, written so that nothing is ever half-written.
+
+A checkpoint is a directory `checkpoints/ckpt-<step>/` holding `model.weights.h5` (Keras) and
+`state.h5` (optimizer variables, step, every rank's chains and RNG states). It is written under
+a temporary name and renamed into place, so a kill at any moment leaves either the previous
+checkpoints or the new one complete; the newest one that fails to load is skipped with a
+warning. Only the last `keep` checkpoints stay.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import config as config_mod
+from .dynamics import Dynamics, from_config
+
+log = logging.getLogger(__name__)
+MODEL_FILE = "model.weights.h5"
+STATE_FILE = "state.h5"
+PREFIX = "ckpt-"
+
+
+@dataclass
+class TrainState:
+    """What a resumed run needs besides the weights; arrays have a leading rank axis."""
+    step: int
+    x: np.ndarray            # [ranks, chains, Lt, Lx, 2]
+    rng_state: np.ndarray    # [ranks, state]
+    optimizer: list[np.ndarray]
+    nan_streak: int = 0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_directory(final: Path, write) -> Path:
+    """Call write(tmp_dir), then rename tmp_dir to final (replacing an older one)."""
+    final = Path(final)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        write(tmp)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    _fsync_dir(final.parent)
+    return final
+
+
+def _write_state(path: Path, state: TrainState) -> None:
+    with h5py.File(path, "w") as f:
+        f.attrs["step"] = state.step
+        f.attrs["nan_streak"] = state.nan_streak
+        f.create_dataset("x", data=state.x)
+        f.create_dataset("rng_state", data=state.rng_state)
+        opt = f.create_group("optimizer")
+        for i, value in enumerate(state.optimizer):
+            opt.create_dataset(f"{i:05d}", data=value)
+
+
+def _read_state(path: Path) -> TrainState:
+    with h5py.File(path, "r") as f:
+        opt = f["optimizer"]
+        return TrainState(step=int(f.attrs["step"]), x=f["x"][...],
+                          rng_state=f["rng_state"][...],
+                          optimizer=[opt[k][...] for k in sorted(opt)],
+                          nan_streak=int(f.attrs["nan_streak"]))
+
+
+def save(run_dir: Path, model: Dynamics, state: TrainState, keep: int) -> Path:
+    """Write checkpoint ckpt-<step> atomically and prune to the newest `keep`."""
+    ckpt_root = Path(run_dir) / "checkpoints"
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path):
+        model.save_weights(str(tmp / MODEL_FILE))
+        _write_state(tmp / STATE_FILE, state)
+
+    for stale in ckpt_root.glob(f".{PREFIX}*.tmp-*"):     # left by a killed writer
+        shutil.rmtree(stale, ignore_errors=True)
+    final = atomic_directory(ckpt_root / f"{PREFIX}{state.step:08d}", write)
+    for old in list_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoint directories, oldest first (temporary ones are not listed)."""
+    root = Path(run_dir) / "checkpoints"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+
+
+def load_latest(run_dir: Path, model: Dynamics) -> TrainState:
+    """Restore the newest checkpoint that loads into `model`; raise if none does."""
+    candidates = list_checkpoints(run_dir)
+    if not candidates:
+        raise FileNotFoundError(
+            f"no checkpoint in {Path(run_dir) / 'checkpoints'}; start without --resume")
+    for ckpt in reversed(candidates):
+        try:
+            state = _read_state(ckpt / STATE_FILE)
+            model.load_weights(str(ckpt / MODEL_FILE))
+            return state
+        except (OSError, KeyError, ValueError) as err:
+            log.warning("checkpoint %s is unreadable (%s); trying the previous one", ckpt, err)
+    raise FileNotFoundError(f"no readable checkpoint in {Path(run_dir) / 'checkpoints'}")
+
+
+def save_model(run_dir: Path, model: Dynamics) -> Path:
+    """The trained model for inference: weights beside the run's config.yaml."""
+    path = Path(run_dir) / MODEL_FILE
+    tmp = path.with_name(".tmp-" + MODEL_FILE)
+    model.save_weights(str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:
+    """Rebuild a trained model from its run directory (config.yaml + model.weights.h5)."""
+    run_dir = Path(run_dir)
+    weights = run_dir / MODEL_FILE
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.is_file() or not weights.is_file():
+        raise FileNotFoundError(
+            f"{run_dir} holds no trained model (needs config.yaml and {MODEL_FILE}); "
+            "pass the run directory that bin/train.py wrote")
+    cfg = config_mod.load(cfg_path)
+    model = from_config(cfg)
+    model.load_weights(str(weights))
+    return model, cfg

@@ -1,0 +1,171 @@
+"""Run configuration: one typed schema with defaults, read from YAML, overridable with --set.
+
+Every key is documented here with its default. Validation (pydantic, strict: no unknown keys,
+no silent type coercion) happens before any work starts, and errors are one line naming the
+key: `training.steps: must be >= 1 (got -5)`. The resolved config is written into each run
+directory, so any run can be repeated from that directory alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .checks import check_shape
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the command line."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Lattice(Section):
+    size: tuple[int, int] = (8, 8)          # Lt, Lx (even: checkerboard masks)
+
+    @field_validator("size")
+    @classmethod
+    def _even(cls, size):
+        return check_shape(*size, even=True)
+
+
+class Dynamics(Section):
+    n_leapfrog: int = Field(4, ge=1)        # leapfrog layers per trajectory (N_LF)
+    step_size: float = Field(0.2, gt=0)     # initial eps_x = eps_v of every layer
+    train_step_size: bool = True            # eps_x, eps_v trainable per layer
+    share_networks: bool = False            # one set of networks for all layers
+    dtype: Literal["float32", "float64"] = "float32"
+
+
+class Network(Section):
+    kind: Literal["conv", "mlp"] = "conv"   # conv: any lattice size; mlp: the paper's dense net
+    units: tuple[int, ...] = (16, 16)       # hidden channels (conv) or units (mlp) per layer
+    activation: Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"] = "swish"
+    init_scale: float = Field(0.01, ge=0)   # head weight scale: small = starts near leapfrog
+    kernel_size: int = Field(3, ge=1)
+
+
+class Loss(Section):
+    charge_weight: float = Field(1.0, ge=0)     # w_Q on A * (Q_R' - Q_R)^2
+    plaq_weight: float = Field(0.0, ge=0)       # w_P on A * sum_P 2(1 - cos(x'_P - x_P))
+    form: Literal["standard", "mixed"] = "standard"   # mixed: w/l - l/w keeps gradients alive
+    eps: float = Field(1e-4, gt=0)              # regulator of the mixed form
+
+
+class Annealing(Section):
+    kind: Literal["linear", "geometric", "steps", "none"] = "linear"
+    beta_start: float = Field(2.0, gt=0)        # beta at step 0 (ignored by kind=none)
+    beta_final: float = Field(3.0, gt=0)        # target beta; gamma_t = beta_t / beta_final
+    stages: int = Field(5, ge=1)                # plateaus of kind=steps
+
+
+class Training(Section):
+    steps: int = Field(400, ge=1)
+    chains: int = Field(64, ge=1)               # per rank
+    seed: int = 0                               # rank r uses seed + r
+    lr: float = Field(1e-3, gt=0)
+    lr_warmup_steps: int = Field(0, ge=0)
+    lr_decay: Literal["none", "cosine", "exponential"] = "none"
+    lr_decay_rate: float = Field(0.1, gt=0)     # final lr = lr * rate (cosine, exponential)
+    scale_lr_with_ranks: bool = False           # lr * n_ranks under Horovod
+    clip_norm: Optional[float] = Field(1.0, gt=0)   # global-norm gradient clipping; null: off
+    max_nan_steps: int = Field(10, ge=1)        # stop after this many non-finite steps in a row
+    log_every: int = Field(25, ge=1)
+
+
+class Checkpoint(Section):
+    every: int = Field(100, ge=1)
+    keep: int = Field(3, ge=1)
+
+
+class Evaluation(Section):
+    steps: int = Field(300, ge=0)               # 0: no evaluation after training
+    chains: int = Field(64, ge=1)
+    therm: int = Field(30, ge=0)
+    compare_hmc: bool = True                    # also run HMC at identical settings
+    hmc_step_size: Optional[float] = Field(None, gt=0)   # null: dynamics.step_size
+
+
+class Config(Section):
+    lattice: Lattice = Lattice()
+    dynamics: Dynamics = Dynamics()
+    network: Network = Network()
+    loss: Loss = Loss()
+    annealing: Annealing = Annealing()
+    training: Training = Training()
+    checkpoint: Checkpoint = Checkpoint()
+    evaluation: Evaluation = Evaluation()
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key; see l2hmc_tf/config.py for the allowed keys"
+    given = first.get("input")
+    extra = "" if isinstance(given, dict) else f" (got {given!r})"
+    more = len(err.errors()) - 1
+    return f"{where}: {msg}{extra}" + (f"; and {more} more problem(s)" if more else "")
+
+
+def _lists_to_tuples(node):
+    if isinstance(node, dict):
+        return {k: _lists_to_tuples(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return tuple(_lists_to_tuples(v) for v in node)
+    return node
+
+
+def from_dict(data: dict) -> Config:
+    """Validate a nested dict (YAML-shaped) into a Config."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config must be a mapping of sections, got {type(data).__name__}")
+    try:
+        return Config.model_validate(_lists_to_tuples(data))
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply 'section.key=value' strings (values parsed as YAML) to a nested dict."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set {item!r}: expected section.key=value")
+        section, name = parts
+        if section not in Config.model_fields:
+            raise ConfigError(f"--set {key}: unknown section {section!r}")
+        data.setdefault(section, {})[name] = yaml.safe_load(raw)
+    return data
+
+
+def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (None: the built-in defaults) and apply overrides."""
+    data = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    return from_dict(apply_overrides(data, list(overrides)))
+
+
+def dump(config: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML (atomically)."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    tmp.replace(path)
