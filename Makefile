@@ -10,7 +10,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(PY) bin/train.py --demo
+	$(PY) bin/train.py $(ARGS)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -43,9 +43,9 @@ class Dynamics(Section):
 
 class Network(Section):
     kind: Literal["conv", "mlp"] = "conv"   # conv: any lattice size; mlp: the paper's dense net
-    units: tuple[int, ...] = (16, 16)       # hidden channels (conv) or units (mlp) per layer
+    units: tuple[int, ...] = (8, 8)         # hidden channels (conv) or units (mlp) per layer
     activation: Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"] = "swish"
-    init_scale: float = Field(0.01, ge=0)   # head weight scale: small = starts near leapfrog
+    init_scale: float = Field(0.1, ge=0)    # head weight scale: small = starts near leapfrog
     kernel_size: int = Field(3, ge=1)
 
 
@@ -67,7 +67,7 @@ class Training(Section):
     steps: int = Field(400, ge=1)
     chains: int = Field(64, ge=1)               # per rank
     seed: int = 0                               # rank r uses seed + r
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(3e-3, gt=0)
     lr_warmup_steps: int = Field(0, ge=0)
     lr_decay: Literal["none", "cosine", "exponential"] = "none"
     lr_decay_rate: float = Field(0.1, gt=0)     # final lr = lr * rate (cosine, exponential)

@@ -60,6 +60,7 @@ class Trainer:
         self.cfg, self.run_dir = cfg, Path(run_dir) if run_dir else None
         self.dist = dist or SingleProcess()
         t = cfg.training
+        keras.utils.set_random_seed(t.seed)     # the same initial weights for the same seed
         self.dynamics = from_config(cfg)
         self.optimizer = make_optimizer(t, self.dist.size)
         self.optimizer.build(self.dynamics.trainable_variables)

@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from l2hmc_tf import dynamics, inference, lattice  # noqa: E402
+from l2hmc_tf import dynamics, inference, lattice  # noqa: E402,F401
 
 
 def run_and_summarize(dyn, L, beta, chains, steps, therm, seed=0):

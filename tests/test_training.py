@@ -1,0 +1,245 @@
+"""Training: it learns, resumes exactly, survives a kill, and rejects bad input up front."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from l2hmc_tf import (annealing, autocorr, checkpoints, config, dynamics, lattice, loss,
+                      training)
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["lattice.size=[4,4]", "dynamics.n_leapfrog=2", "network.units=[4]",
+        "training.chains=8", "training.steps=6", "training.log_every=2", "checkpoint.every=2",
+        "checkpoint.keep=2", "evaluation.steps=0", "annealing.beta_start=1.0",
+        "annealing.beta_final=2.0"]
+
+
+def run_cli(*args, script="bin/train.py"):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, script, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def tiny(*extra):
+    return config.load(None, TINY + list(extra))
+
+
+def weights_of(model):
+    return [w.numpy() for w in model.weights]
+
+
+def charge_jump(dyn, beta, seed, chains=64, steps=60, therm=20):
+    """E[A dQ_R^2] on fresh chains with its Gamma-method error."""
+    sampler = dynamics.Sampler(dyn, seed=seed)
+    x = lattice.random_start(chains, *dyn.lattice_shape, seed=seed)
+    rows = []
+    for i in range(steps):
+        x, res = sampler.one_step(x, beta)
+        if i >= therm:
+            rows.append(res.charge_jump.numpy())
+    est = autocorr.estimate(np.array(rows))
+    return est.mean, est.error
+
+
+@pytest.mark.slow
+def test_short_training_increases_expected_charge_jump():
+    cfg = config.load(None, [
+        "lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[8,8]",
+        "network.init_scale=0.1", "annealing.kind=none", "annealing.beta_final=3.0",
+        "training.steps=200", "training.chains=32", "training.lr=0.003"])
+    trainer = training.Trainer(cfg)
+    before, err_before = charge_jump(trainer.dynamics, 3.0, seed=5)
+    trainer.fit()
+    after, err_after = charge_jump(trainer.dynamics, 3.0, seed=5)
+    assert after - before > 3 * np.hypot(err_before, err_after), (before, after)
+
+
+def test_resume_is_exact(tmp_path):
+    cfg = tiny()
+    straight = training.Trainer(cfg, tmp_path / "a")
+    straight.fit()
+    first = training.Trainer(cfg, tmp_path / "b")
+    for _ in range(3):
+        first.train_step(first.schedule.beta(first.step))
+    first.save_checkpoint()
+    resumed = training.Trainer(cfg, tmp_path / "b")
+    resumed.restore()
+    assert resumed.step == 3
+    resumed.fit()
+    for a, b in zip(weights_of(straight.dynamics), weights_of(resumed.dynamics)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(straight.x, resumed.x, atol=1e-6)
+    for a, b in zip(straight.optimizer.variables, resumed.optimizer.variables):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_checkpoints_rotate_and_corrupt_newest_is_skipped(tmp_path):
+    trainer = training.Trainer(tiny(), tmp_path)
+    trainer.fit()
+    names = [p.name for p in checkpoints.list_checkpoints(tmp_path)]
+    assert names == ["ckpt-00000004", "ckpt-00000006"]
+    newest = checkpoints.list_checkpoints(tmp_path)[-1] / checkpoints.STATE_FILE
+    newest.write_bytes(newest.read_bytes()[:200])            # truncated by a crash
+    again = training.Trainer(tiny(), tmp_path)
+    again.restore()
+    assert again.step == 4
+
+
+def test_sigkill_during_checkpoint_write_leaves_a_resumable_run(tmp_path):
+    run = tmp_path / "run"
+    killed = run_cli("--outdir", str(run), *sum((["--set", s] for s in TINY), []),
+                     script="tests/_kill_during_checkpoint.py")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert [p.name for p in checkpoints.list_checkpoints(run)] == ["ckpt-00000002"]
+    resumed = run_cli("--outdir", str(run), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed" in resumed.stdout and "at step 2" in resumed.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 6
+    assert not list((run / "checkpoints").glob(".*tmp*"))
+
+
+def test_trained_model_loads_in_a_fresh_process(tmp_path):
+    trainer = training.Trainer(tiny(), tmp_path)
+    trainer.fit()
+    checkpoints.save_model(tmp_path, trainer.dynamics)
+    config.dump(trainer.cfg, tmp_path / "config.yaml")
+    x = lattice.random_start(4, 4, 4, seed=3)
+    v = tf.random.stateless_normal(x.shape, [1, 1])
+    d = tf.constant([1.0, -1.0, 1.0, -1.0])
+    expected = trainer.dynamics.propose(x, v, d, 2.0)
+    np.savez(tmp_path / "inputs.npz", x=x, v=v, d=d)
+    script = (
+        "import sys, numpy as np\n"
+        "from l2hmc_tf import checkpoints\n"
+        "model, cfg = checkpoints.load_model(sys.argv[1])\n"
+        "i = np.load(sys.argv[1] + '/inputs.npz')\n"
+        "p = model.propose(i['x'], i['v'], i['d'], 2.0)\n"
+        "np.savez(sys.argv[1] + '/outputs.npz', x=p.x, v=p.v, logdet=p.logdet)\n")
+    (tmp_path / "load.py").write_text(script)
+    done = run_cli(str(tmp_path), script=str(tmp_path / "load.py"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = np.load(tmp_path / "outputs.npz")
+    for key, value in zip(("x", "v", "logdet"), expected):
+        np.testing.assert_array_equal(out[key], value.numpy())
+
+
+def test_cli_end_to_end_writes_run_directory(tmp_path):
+    run = tmp_path / "run"
+    done = run_cli("--outdir", str(run), *sum((["--set", s] for s in TINY), []),
+                   "--set", "evaluation.steps=20", "--set", "evaluation.chains=8",
+                   "--set", "evaluation.therm=4")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (run / "model.weights.h5").is_file() and (run / "train.log").is_file()
+    assert list((run / "tensorboard").iterdir())
+    assert config.load(run / "config.yaml").training.steps == 6
+    summary = json.loads((run / "summary.json").read_text())
+    for sampler in ("l2hmc", "hmc"):
+        assert {"tau_int_charge_int", "tau_int_charge_int_err", "tau_int_charge_sin",
+                "tau_int_charge_sin_err"} <= set(summary["evaluation"][sampler])
+    assert "tau_int(Q_Z)" in done.stdout and "beta 2.000" in done.stdout
+    with h5py.File(checkpoints.list_checkpoints(run)[-1] / "state.h5") as f:
+        assert f["x"].shape == (1, 8, 4, 4, 2) and int(f.attrs["step"]) == 6
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--set", "training.stepz=5"], "training.stepz"),
+    (["--set", "training.steps=many"], "training.steps"),
+    (["--set", "training.steps=-3"], "training.steps"),
+    (["--set", "lattice.size=[5,4]"], "odd"),
+    (["--config", "no/such/file.yaml"], "no/such/file.yaml"),
+])
+def test_bad_config_fails_before_creating_anything(tmp_path, capsys, args, needle):
+    out = tmp_path / "run"
+    assert training.main(["--outdir", str(out), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_unknown_key_in_yaml_file_is_named(tmp_path, capsys):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("training:\n  steps: 10\n  lerning_rate: 0.1\n")
+    assert training.main(["--config", str(cfg), "--outdir", str(tmp_path / "r")]) == 2
+    assert "training.lerning_rate" in capsys.readouterr().err
+
+
+def test_unwritable_or_occupied_outdir_is_rejected(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert training.main(["--outdir", str(blocker / "run")]) == 2
+    assert str(blocker) in capsys.readouterr().err
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "something").write_text("x")
+    assert training.main(["--outdir", str(occupied)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert training.main(["--outdir", str(tmp_path / "fresh"), "--resume"]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_command_line_exit_code_for_bad_config(tmp_path):
+    done = run_cli("--set", "training.steps=-1", "--outdir", str(tmp_path / "r"))
+    assert done.returncode == 2 and "training.steps" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_non_finite_steps_are_skipped_then_stop_the_run():
+    trainer = training.Trainer(tiny("training.max_nan_steps=3"))
+    before = weights_of(trainer.dynamics)
+    trainer.x = trainer.x + np.nan          # every loss is NaN from here on
+    trainer.train_step(1.0)
+    trainer.train_step(1.0)
+    assert trainer.skipped == 2
+    for a, b in zip(before, weights_of(trainer.dynamics)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(training.TrainingDiverged, match="3 steps in a row"):
+        trainer.train_step(1.0)
+
+
+@pytest.mark.parametrize("kind", ["linear", "geometric", "steps", "none"])
+def test_annealing_is_monotone_and_ends_at_beta_final(kind):
+    sched = annealing.Schedule(kind, 2.0, 5.0, 101, stages=4)
+    betas = np.array([sched.beta(t) for t in range(120)])
+    assert np.all(np.diff(betas) >= 0)
+    assert betas[100] == 5.0 and betas[119] == 5.0
+    if kind != "none":
+        assert betas[0] == pytest.approx(2.0)
+    if kind == "steps":
+        assert len(np.unique(betas)) == 4
+
+
+def test_annealing_rejects_decreasing_schedule():
+    with pytest.raises(ValueError, match="beta_start <= beta_final"):
+        annealing.Schedule("linear", 5.0, 2.0, 10)
+
+
+def test_loss_forms_reward_charge_jumps():
+    x = lattice.random_start(16, 4, 4, seed=1)
+    y = lattice.random_start(16, 4, 4, seed=2)
+    a = tf.fill([16], 0.5)
+    jump = loss.expected_charge_jump(a, x, y)
+    standard = loss.loss(a, x, y)
+    np.testing.assert_allclose(standard, -tf.reduce_mean(jump), rtol=1e-6)
+    mixed = loss.loss(a, x, y, form="mixed", eps=1e-4)
+    np.testing.assert_allclose(mixed, tf.reduce_mean(1 / (jump + 1e-4)) - tf.reduce_mean(jump),
+                               rtol=1e-5)
+    with_plaq = loss.loss(a, x, y, plaq_weight=0.5)
+    assert float(with_plaq) < float(standard)          # the plaquette term only adds reward
+    assert float(loss.loss(tf.zeros([16]), x, y)) == 0.0
+
+
+def test_learning_rate_schedule_and_rank_scaling():
+    t = config.Training(steps=100, lr=0.01, lr_warmup_steps=10, lr_decay="cosine",
+                        lr_decay_rate=0.1, scale_lr_with_ranks=True)
+    opt = training.make_optimizer(t, n_ranks=4)
+    sched = opt._learning_rate
+    assert float(sched(0)) == pytest.approx(0.0)
+    assert float(sched(10)) == pytest.approx(0.04)
+    assert float(sched(100)) == pytest.approx(0.004)
