@@ -40,8 +40,11 @@ class SingleProcess:
         """Stack every rank's array on a new leading axis (on every rank)."""
         return np.asarray(array)[None]
 
-    def barrier(self) -> None:
-        return None
+    def check_identical(self, digest: str, what: str) -> None:
+        """Raise if any rank's digest differs from rank 0's."""
+        digests = {bytes(d).decode() for d in self.gather(np.frombuffer(digest.encode(), np.uint8))}
+        if len(digests) != 1:
+            raise RuntimeError(f"ranks disagree on {what}: {sorted(digests)}")
 
 
 class HorovodDistribution(SingleProcess):
@@ -76,8 +79,6 @@ class HorovodDistribution(SingleProcess):
         arr = np.asarray(array)
         return self.hvd.allgather(tf.constant(arr[None])).numpy()
 
-    def barrier(self) -> None:
-        self.hvd.join()
 
 
 def launched_with_several_ranks() -> bool:

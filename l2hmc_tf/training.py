@@ -7,6 +7,7 @@ MH-advance the chains. Logging, checkpoints and distribution are calls out of th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -75,6 +76,7 @@ class Trainer:
         self._gradients = tf.function(self._compute_gradients, autograph=False)
         self._apply = tf.function(self._apply_gradients, autograph=False)
         self.dist.broadcast_variables(self.dynamics.variables)
+        self.dist.check_identical(self.weights_digest(), "initial weights after broadcast")
 
     # -- the step, as in the seed paper ---------------------------------------------------
     def _compute_gradients(self, x, beta):
@@ -117,9 +119,29 @@ class Trainer:
                     f"{self.step}, beta {beta:.4g}); lower training.lr or dynamics.step_size")
         self.x = x_new
         self.step += 1
-        out = {k: float(self.dist.mean(v)) for k, v in metrics.items()}
+        averaged = self.dist.mean(tf.stack(list(metrics.values()))).numpy()   # one allreduce
+        out = dict(zip(metrics, averaged.tolist()))
         out.update(beta=beta, skipped=self.skipped, **self.step_sizes())
         return out
+
+    def weights_digest(self) -> str:
+        """sha256 of every weight, to check that all ranks hold the same model."""
+        h = hashlib.sha256()
+        for w in self.dynamics.weights:
+            h.update(np.ascontiguousarray(w.numpy()).tobytes())
+        return h.hexdigest()
+
+    def write_rank_record(self) -> Path:
+        """ranks/rank-<r>.json: this rank's seed and digests of its weights and chains."""
+        folder = self.run_dir / "ranks"
+        folder.mkdir(exist_ok=True)
+        record = {"rank": self.dist.rank, "size": self.dist.size, "seed": self.seed,
+                  "step": self.step, "weights_sha256": self.weights_digest(),
+                  "chains_sha256": hashlib.sha256(self.x.numpy().tobytes()).hexdigest(),
+                  "pid": os.getpid()}
+        path = folder / f"rank-{self.dist.rank}.json"
+        write_json(path, record)
+        return path
 
     def step_sizes(self) -> dict[str, float]:
         layers = self.dynamics.leapfrog_layers
@@ -311,6 +333,8 @@ def main(argv=None) -> int:
         log.error("error: %s", err)
         return 3
     train_seconds = time.perf_counter() - start
+    trainer.write_rank_record()
+    dist.check_identical(trainer.weights_digest(), "trained weights")
     if not dist.is_root:
         return 0
     checkpoints.save_model(run_dir, trainer.dynamics)

@@ -1,0 +1,155 @@
+"""Horovod with two real ranks (horovodrun --gloo -np 2), the batch job scripts, failures."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from l2hmc_tf import checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+HOROVODRUN = BIN / "horovodrun"
+TINY = ["lattice.size=[4,4]", "dynamics.n_leapfrog=2", "network.units=[4]",
+        "training.chains=8", "training.log_every=2", "checkpoint.every=2", "checkpoint.keep=5",
+        "evaluation.steps=0", "annealing.kind=none", "annealing.beta_final=2.0"]
+pytestmark = pytest.mark.slow
+
+
+def sets(*items):
+    return [a for s in items for a in ("--set", s)]
+
+
+def env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+
+
+def horovod_train(run_dir, *extra, ranks=2, timeout=300):
+    cmd = [str(HOROVODRUN), "--gloo", "-np", str(ranks), "-H", f"localhost:{ranks}",
+           sys.executable, str(ROOT / "bin/train.py"), "--outdir", str(run_dir), *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def records(run_dir):
+    return [json.loads((run_dir / "ranks" / f"rank-{r}.json").read_text()) for r in (0, 1)]
+
+
+def final_state(run_dir):
+    with h5py.File(checkpoints.list_checkpoints(run_dir)[-1] / checkpoints.STATE_FILE) as f:
+        return f["x"][...], int(f.attrs["step"])
+
+
+def test_horovod_is_built_with_tensorflow_and_gloo():
+    out = subprocess.run([str(HOROVODRUN), "--check-build"], capture_output=True, text=True,
+                         env=env(), check=True).stdout
+    assert "[X] TensorFlow" in out and "[X] Gloo" in out
+
+
+def test_two_rank_training(tmp_path):
+    run = tmp_path / "run"
+    done = horovod_train(run, *sets(*TINY, "training.steps=6"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    r0, r1 = records(run)
+    assert (r0["size"], r1["size"]) == (2, 2) and (r0["seed"], r1["seed"]) == (0, 1)
+    assert r0["weights_sha256"] == r1["weights_sha256"]          # one model
+    assert r0["chains_sha256"] != r1["chains_sha256"]            # independent chains
+    assert done.stdout.count("step      6/6") == 1                # metrics logged once
+    assert "horovod, 2 rank(s)" in done.stdout
+    assert [p.name for p in checkpoints.list_checkpoints(run)] == [
+        "ckpt-00000002", "ckpt-00000004", "ckpt-00000006"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "checkpoints", "config.yaml", "model.weights.h5", "ranks", "summary.json",
+        "tensorboard", "train.log"]
+    x, step = final_state(run)
+    assert x.shape == (2, 8, 4, 4, 2) and step == 6 and not np.allclose(x[0], x[1])
+
+
+def test_two_rank_resume_continues_each_ranks_chains(tmp_path):
+    straight = horovod_train(tmp_path / "a", *sets(*TINY, "training.steps=6"))
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    first = horovod_train(tmp_path / "b", *sets(*TINY, "training.steps=4"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = horovod_train(tmp_path / "b", "--resume", *sets("training.steps=6"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed" in resumed.stdout and "at step 4" in resumed.stdout
+    (xa, sa), (xb, sb) = final_state(tmp_path / "a"), final_state(tmp_path / "b")
+    assert sa == sb == 6
+    np.testing.assert_allclose(xa, xb, atol=1e-5)
+    wa = [r["weights_sha256"] for r in records(tmp_path / "a")]
+    wb = [r["weights_sha256"] for r in records(tmp_path / "b")]
+    assert wa[0] == wa[1] and wb[0] == wb[1]
+
+
+@pytest.mark.parametrize("script, fake", [
+    ("jobs/polaris.pbs", {"PBS_NODEFILE": "NODEFILE", "PBS_JOBID": "42.fake"}),
+    ("jobs/slurm.sbatch", {"SLURM_JOB_NUM_NODES": "1", "SLURM_JOB_NODELIST": "localhost",
+                           "SLURM_JOB_ID": "42"}),
+])
+def test_batch_scripts_run_end_to_end_and_resume(tmp_path, script, fake):
+    nodefile = tmp_path / "nodes"
+    nodefile.write_text("localhost\nlocalhost\n")     # PBS lists a node once per slot
+    run = tmp_path / "run"
+    job_env = dict(env(), **{k: str(nodefile) if v == "NODEFILE" else v for k, v in fake.items()},
+                   RANKS_PER_NODE="2", LAUNCHER="horovodrun", SUBMIT="echo SUBMITTED",
+                   CONFIG="configs/debug.yaml", RUN_DIR=str(run), VENV=str(BIN.parent),
+                   TRAIN_ARGS=" ".join(sets(*TINY, "training.steps=4")))
+    done = subprocess.run(["bash", script], cwd=ROOT, env=job_env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "2 rank(s) on 1 node(s)" in done.stdout and "SUBMITTED" in done.stdout
+    assert "depend" in done.stdout                  # the follow-up waits for this job
+    assert (run / "summary.json").is_file() and len(records(run)) == 2
+    (run / "summary.json").unlink()                 # as if the walltime had hit before the end
+    job_env["TRAIN_ARGS"] = " ".join(sets("training.steps=6"))
+    again = subprocess.run(["bash", script], cwd=ROOT, env=job_env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "--resume" in again.stdout and "at step 4" in again.stdout
+    assert final_state(run)[1] == 6
+
+
+def _rank_pid(run_dir, rank):
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(run_dir).encode() in cmd and f"HOROVOD_RANK={rank}".encode() in environ \
+                and any(c.endswith(b"python") or b"python3" in c for c in cmd[:1]):
+            return int(proc.name)
+    return None
+
+
+def test_killing_one_rank_ends_the_job_quickly(tmp_path):
+    run = tmp_path / "run"
+    cmd = [str(HOROVODRUN), "--gloo", "-np", "2", "-H", "localhost:2", sys.executable,
+           str(ROOT / "bin/train.py"), "--outdir", str(run),
+           *sets(*TINY, "training.steps=100000", "checkpoint.every=1000")]
+    job = subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log = run / "train.log"
+        deadline = time.time() + 240
+        while time.time() < deadline and not (log.exists() and "step      2/" in log.read_text()):
+            time.sleep(1)
+        pid = _rank_pid(run, 1)
+        assert pid is not None, "rank 1 not found"
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.time()
+        rc = job.wait(timeout=120)
+        elapsed = time.time() - killed_at
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert rc != 0
+    assert elapsed < 60, elapsed
