@@ -14,7 +14,9 @@ from . import autocorr, exact, lattice
 from .checks import check_beta, check_positive_int
 from .dynamics import Sampler
 
-OBSERVABLES = ("charge_int", "charge_sin", "plaquette", "accept_prob")
+# Series kept per step and chain, and the StepResults field each comes from.
+OBSERVABLES = {"charge_int": "charge_int", "charge_sin": "charge_sin", "plaq": "plaquette",
+               "accept_prob": "accept_prob"}
 
 
 @dataclass
@@ -22,7 +24,7 @@ class History:
     """Per-step observables of every chain, arrays of shape [steps, chains]."""
     charge_int: np.ndarray
     charge_sin: np.ndarray
-    plaquette: np.ndarray
+    plaq: np.ndarray
     accept_prob: np.ndarray
 
     def drop(self, n_therm: int) -> "History":
@@ -39,8 +41,8 @@ def sample_chain(sampler: Sampler, x: tf.Tensor, beta: float, n_steps: int):
     rows = {k: [] for k in OBSERVABLES}
     for _ in range(n_steps):
         x, res = sampler.one_step(x, beta)
-        for k in OBSERVABLES:
-            rows[k].append(getattr(res, k).numpy())
+        for name, field in OBSERVABLES.items():
+            rows[name].append(getattr(res, field).numpy())
     return x, History(**{k: np.stack(v) for k, v in rows.items()})
 
 
@@ -50,7 +52,7 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
     truth = exact.torus_observables(lt, lx, beta)
     charge = np.rint(history.charge_int)
     out = {}
-    for key, series, exact_value in (("plaq", history.plaquette, truth["plaquette"]),
+    for key, series, exact_value in (("plaq", history.plaq, truth["plaquette"]),
                                      ("q2", charge**2, truth["q2"])):
         est = autocorr.estimate(series, key)
         out.update({f"{key}_mean": est.mean, f"{key}_err": est.error,
@@ -87,4 +89,55 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
                 "trajectories_per_second": steps / seconds,
                 "nlf_tau_int_charge_int": n_lf * out["tau_int_charge_int"],
                 "tau_int_seconds_charge_int": out["tau_int_charge_int"] * seconds / steps})
+    return out
+
+
+# -- long chains to HDF5 ---------------------------------------------------------------------
+def run_to_file(sampler: Sampler, chain_file, beta: float, n_steps: int, chunk: int,
+                on_chunk=None) -> float:
+    """Continue the chains stored in `chain_file` until it holds n_steps rows, appending and
+    committing every `chunk` steps; returns the wall seconds spent. Memory: one chunk."""
+    import time
+
+    x, rng_state = chain_file.state()
+    x = tf.constant(x)
+    sampler.rng.reset(rng_state)
+    beta_t = tf.constant(beta, x.dtype)
+    seconds = 0.0
+    while chain_file.steps < n_steps:
+        todo = min(chunk, n_steps - chain_file.steps)
+        rows = {k: np.empty((todo, x.shape[0])) for k in OBSERVABLES}
+        start = time.perf_counter()
+        for i in range(todo):
+            x, res = sampler.one_step(x, beta_t)
+            for name, field in OBSERVABLES.items():
+                rows[name][i] = getattr(res, field).numpy()
+        seconds += time.perf_counter() - start
+        chain_file.append(rows, x.numpy(), sampler.rng.state.numpy())
+        if on_chunk:
+            on_chunk(chain_file.steps, seconds)
+    return seconds
+
+
+def summarize_files(paths, therm: int) -> dict:
+    """summarize() over every rank's file (chains side by side), thermalisation dropped."""
+    from .chainfile import ChainFile
+
+    files = [ChainFile.open_read(p) for p in paths]
+    try:
+        attrs = files[0].attrs
+        steps = min(f.steps for f in files)
+        history = History(**{k: np.concatenate([f.read(k)[:steps] for f in files], axis=1)
+                             for k in OBSERVABLES})
+        lt, lx = (int(v) for v in str(attrs["lattice"]).split("x"))
+    finally:
+        for f in files:
+            f.close()
+    drop = min(therm, max(steps - 4, 0))
+    out = summarize(history.drop(drop), (lt, lx), float(attrs["beta"]))
+    out.update({key: attrs[key].item() if hasattr(attrs[key], "item") else attrs[key]
+                for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed")})
+    out.update({"steps": steps, "chains": history.plaq.shape[1], "thermalization": drop,
+                "nlf_tau_int_charge_int": out["n_leapfrog"] * out["tau_int_charge_int"],
+                "nlf_tau_int_charge_sin": out["n_leapfrog"] * out["tau_int_charge_sin"]})
     return out

@@ -10,7 +10,8 @@ if "$py" -c "import horovod.tensorflow" 2>/dev/null; then exit 0; fi
 tf=$("$py" -c "import tensorflow as tf; print(tf.__version__)")
 pyver=$("$py" -c "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')")
 mpi=nompi; command -v mpicc >/dev/null && mpi=mpi
-cache=${L2HMC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l2hmc_tf}/horovod-$version-tf$tf-$pyver-$mpi
+gpu=${HOROVOD_GPU_OPERATIONS:-cpu}      # NCCL: allreduce on GPUs (the Dockerfile sets it)
+cache=${L2HMC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l2hmc_tf}/horovod-$version-tf$tf-$pyver-$mpi-$gpu
 if ! ls "$cache"/horovod-*.whl >/dev/null 2>&1; then
   echo "setup: building Horovod $version for TensorFlow $tf ($mpi; about 2-5 minutes, once)"
   work=$(mktemp -d)

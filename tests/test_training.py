@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from l2hmc_tf.distributed import SingleProcess
 from l2hmc_tf import (annealing, autocorr, checkpoints, config, dynamics, lattice, loss,
                       training)
 
@@ -243,3 +244,19 @@ def test_learning_rate_schedule_and_rank_scaling():
     assert float(sched(0)) == pytest.approx(0.0)
     assert float(sched(10)) == pytest.approx(0.04)
     assert float(sched(100)) == pytest.approx(0.004)
+
+
+class OneRankSawNaN(SingleProcess):
+    """Stands in for a Horovod job in which another rank reported a non-finite gradient."""
+
+    def all_true(self, flag):
+        return tf.constant(False)
+
+
+def test_a_non_finite_step_on_any_rank_makes_every_rank_skip():
+    trainer = training.Trainer(tiny(), dist=OneRankSawNaN())
+    before = weights_of(trainer.dynamics)
+    metrics = trainer.train_step(1.0)
+    assert np.isfinite(metrics["loss"]) and trainer.skipped == 1
+    for a, b in zip(before, weights_of(trainer.dynamics)):
+        np.testing.assert_array_equal(a, b)

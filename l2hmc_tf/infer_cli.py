@@ -1,0 +1,196 @@
+"""`bin/infer.py`: long inference chains with a trained model or HMC, to resumable HDF5.
+
+    bin/infer.py --run RUN_DIR [--beta B] [--lattice 16x16] [--steps N] [--chains C]
+    bin/infer.py --hmc --config FILE [--set k=v ...] [--beta B] [--lattice LxL] ...
+Writes OUTDIR/inference.h5 (one file per rank under Horovod: inference.rank<r>.h5) and
+OUTDIR/summary.json, refreshed after every chunk.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from . import __version__, checkpoints, exact, lattice
+from . import config as config_mod
+from .checks import check_beta, check_positive_int, parse_lattice
+from .chainfile import ChainFile
+from .distributed import make_distribution
+from .dynamics import Sampler, hmc
+from .inference import run_to_file, sample_chain, summarize_files
+
+log = logging.getLogger("l2hmc_tf")
+
+
+class UsageError(ValueError):
+    """A bad command line, reported in one line before any work."""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bin/infer.py", description=__doc__.split("\n")[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="run directory written by bin/train.py")
+    src.add_argument("--hmc", action="store_true", help="plain HMC baseline (needs --config)")
+    p.add_argument("--config", help="run config for --hmc (lattice, beta, N_LF, step size)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--beta", type=float, help="coupling (default: annealing.beta_final)")
+    p.add_argument("--lattice", help="e.g. 16x16 (conv models and HMC; default: the config's)")
+    p.add_argument("--steps", type=int, default=2000, help="trajectories per chain")
+    p.add_argument("--chains", type=int, default=64, help="chains per rank")
+    p.add_argument("--therm", type=int, default=None,
+                   help="trajectories dropped before analysis (default: 10%% of --steps)")
+    p.add_argument("--chunk", type=int, default=200, help="trajectories per committed chunk")
+    p.add_argument("--seed", type=int, default=1, help="seed (rank r uses seed + r)")
+    p.add_argument("--target-accept", type=float, default=None,
+                   help="HMC only: tune the step size to this acceptance before measuring")
+    p.add_argument("--outdir", help="output directory (default: under the run or runs/)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted output")
+    return p.parse_args(argv)
+
+
+def _load_sampler(args):
+    """(dynamics, config) for --run or --hmc; errors are UsageError."""
+    if args.run:
+        try:
+            dyn, cfg = checkpoints.load_model(Path(args.run))
+        except FileNotFoundError as err:
+            raise UsageError(str(err)) from None
+        return dyn, cfg
+    if not args.config:
+        raise UsageError("--hmc needs --config FILE (for lattice, beta, n_leapfrog, step size)")
+    cfg = config_mod.load(args.config, args.overrides)
+    d = cfg.dynamics
+    return hmc(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, dtype=d.dtype), cfg
+
+
+def prepare(args):
+    """Validate everything and decide the output paths before any sampling."""
+    for name in ("steps", "chains", "chunk"):
+        try:
+            check_positive_int(getattr(args, name), f"--{name}")
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    if args.therm is not None and args.therm < 0:
+        raise UsageError(f"--therm must be >= 0, got {args.therm}")
+    if args.beta is not None:
+        try:
+            check_beta(args.beta, "--beta")
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    if args.target_accept is not None and (args.run or not 0 < args.target_accept < 1):
+        raise UsageError("--target-accept must be in (0, 1) and is for --hmc only")
+    dyn, cfg = _load_sampler(args)
+    beta = args.beta if args.beta is not None else cfg.annealing.beta_final
+    shape = parse_lattice(args.lattice) if args.lattice else tuple(cfg.lattice.size)
+    dyn.check_lattice(shape)
+    sampler_name = "l2hmc" if dyn.has_networks else "hmc"
+    default = (Path(args.run) / f"inference-b{beta:g}-{shape[0]}x{shape[1]}" if args.run
+               else Path("runs") / f"hmc-b{beta:g}-{shape[0]}x{shape[1]}")
+    outdir = Path(args.outdir) if args.outdir else default
+    return dyn, cfg, beta, shape, sampler_name, outdir
+
+
+def _check_output(path: Path, resume: bool, expected: dict) -> None:
+    if path.exists() and not resume:
+        raise UsageError(f"{path} exists; add --resume to continue it or choose another "
+                         "--outdir (nothing was overwritten)")
+    if resume and not path.exists():
+        raise UsageError(f"--resume: {path} does not exist; start without --resume")
+    if resume:
+        f = ChainFile.open_read(path)
+        attrs = f.attrs
+        f.close()
+        for key, value in expected.items():
+            if str(attrs.get(key)) != str(value):
+                raise UsageError(f"--resume: {path} has {key}={attrs.get(key)}, this run asks "
+                                 f"for {value}; use the original settings")
+
+
+def tune_step_size(dyn, shape, beta: float, target: float, seed: int, rounds: int = 8) -> float:
+    """Adjust the HMC step size (multiplicatively, on short runs) towards `target` acceptance."""
+    x = lattice.random_start(32, *shape, dtype=dyn.compute_dtype, seed=seed)
+    for _ in range(rounds):
+        x, hist = sample_chain(Sampler(dyn, seed=seed), x, beta, 20)
+        acc = float(np.mean(hist.accept_prob[5:]))
+        for layer in dyn.leapfrog_layers:
+            for w in (layer.log_eps_x, layer.log_eps_v):
+                w.assign(w + 1.5 * (acc - target))
+    return float(dyn.leapfrog_layers[0].eps_x)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        dyn, cfg, beta, shape, sampler_name, outdir = prepare(args)
+        dist = make_distribution()
+        name = "inference.h5" if dist.size == 1 else f"inference.rank{dist.rank}.h5"
+        path = outdir / name
+        attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
+                 "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
+                 "chains": args.chains}
+        _check_output(path, args.resume, attrs)
+        if not outdir.exists():
+            outdir.mkdir(parents=True)
+    except (UsageError, config_mod.ConfigError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO if dist.is_root else logging.WARNING,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", force=True)
+    if args.target_accept is not None:
+        eps = tune_step_size(dyn, shape, beta, args.target_accept, args.seed)
+        log.info("tuned HMC step size to %.4f for acceptance %.2f", eps, args.target_accept)
+    seed = args.seed + dist.rank
+    sampler = Sampler(dyn, seed=seed)
+    if not args.resume:
+        x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype, seed=seed)
+        attrs.update(version=__version__, step_size=float(dyn.leapfrog_layers[0].eps_x),
+                     thermalization=args.therm if args.therm is not None else args.steps // 10)
+        ChainFile.create(path, attrs, x0.numpy(), sampler.rng.state.numpy(), args.chunk).close()
+    therm = args.therm if args.therm is not None else args.steps // 10
+    files = [outdir / ("inference.h5" if dist.size == 1 else f"inference.rank{r}.h5")
+             for r in range(dist.size)]
+    truth = exact.torus_observables(*shape, beta)
+    log.info("%s at beta %g on %dx%d: %d chains x %d trajectories -> %s (exact plaquette "
+             "%.6f, <Q^2> %.5f)", sampler_name, beta, *shape, args.chains, args.steps, path,
+             truth["plaquette"], truth["q2"])
+
+    def refresh(steps, seconds):
+        log.info("committed %d/%d trajectories (%.1f traj/s)", steps, args.steps,
+                 (steps - first_step) / max(seconds, 1e-9))
+        if dist.size == 1 and steps > therm + 8:
+            write_summary(outdir, files, therm, seconds, steps - first_step)
+
+    chain_file = ChainFile.open(path)
+    first_step = chain_file.steps
+    try:
+        seconds = run_to_file(sampler, chain_file, beta, args.steps, args.chunk, refresh)
+    finally:
+        chain_file.close()
+    dist.mean(tf.zeros([1]))          # every rank's file is complete before rank 0 reads them
+    if dist.is_root:
+        summary = write_summary(outdir, files, therm, seconds, args.steps - first_step)
+        log.info("tau_int(Q_Z) = %.2f ± %.2f, N_LF*tau_int = %.1f, plaquette %.2f sigma and "
+                 "<Q^2> %.2f sigma from exact; wrote %s", summary["tau_int_charge_int"],
+                 summary["tau_int_charge_int_err"], summary["nlf_tau_int_charge_int"],
+                 summary["plaq_sigma"], summary["q2_sigma"], outdir / "summary.json")
+    return 0
+
+
+def write_summary(outdir: Path, files, therm: int, seconds: float, new_steps: int) -> dict:
+    """summary.json: tau_int, means with errors beside the exact values, throughput."""
+    summary = summarize_files(files, therm)
+    rate = new_steps / seconds if seconds > 0 else math.nan
+    summary.update({"wall_seconds": seconds, "trajectories_per_second": rate,
+                    "tau_int_seconds_charge_int": summary["tau_int_charge_int"] / rate,
+                    "files": [str(f.name) for f in files]})
+    tmp = outdir / ".summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1, default=float))
+    tmp.replace(outdir / "summary.json")
+    return summary

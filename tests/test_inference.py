@@ -1,0 +1,174 @@
+"""bin/infer.py end to end: exact results, kill and resume, bounded memory, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from l2hmc_tf import checkpoints, config, training
+from l2hmc_tf.chainfile import SERIES
+
+ROOT = Path(__file__).resolve().parents[1]
+HMC = ["--hmc", "--config", "configs/debug.yaml", "--beta", "1.0"]
+
+
+def infer(*args, timeout=600):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "bin/infer.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summary(outdir):
+    return json.loads((Path(outdir) / "summary.json").read_text())
+
+
+def assert_exact(s, n_sigma=3.0):
+    assert abs(s["plaq_sigma"]) < n_sigma and abs(s["q2_sigma"]) < n_sigma, s
+    assert s["plaq_err"] < 0.005 and s["q2_err"] < 0.2          # the check has teeth
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A short-trained conv model at beta = 1.5 on 8x8 (fast mixing)."""
+    run = tmp_path_factory.mktemp("trained")
+    cfg = config.load(None, ["lattice.size=[8,8]", "dynamics.n_leapfrog=3",
+                             "network.units=[8]", "annealing.kind=none",
+                             "annealing.beta_final=1.5", "training.steps=40",
+                             "training.chains=16", "evaluation.steps=0"])
+    trainer = training.Trainer(cfg, run)
+    trainer.fit()
+    config.dump(cfg, run / "config.yaml")
+    checkpoints.save_model(run, trainer.dynamics)
+    return run
+
+
+@pytest.mark.slow
+def test_hmc_through_infer_reproduces_exact_values(tmp_path):
+    out = tmp_path / "hmc"
+    done = infer(*HMC, "--steps", "600", "--chains", "48", "--outdir", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    s = summary(out)
+    assert_exact(s)
+    assert s["sampler"] == "hmc" and s["steps"] == 600 and s["thermalization"] == 60
+    for key in ("tau_int_charge_int", "tau_int_charge_int_err", "tau_int_charge_sin",
+                "tau_int_charge_sin_err", "accept_mean", "tunneling_rate", "wall_seconds",
+                "trajectories_per_second", "nlf_tau_int_charge_int", "plaq_exact", "q2_exact"):
+        assert np.isfinite(s[key]), key
+    with h5py.File(out / "inference.h5") as f:
+        assert all(f[k].shape == (600, 48) for k in SERIES)
+        assert {"beta", "lattice", "n_leapfrog", "sampler", "seed", "version"} <= set(f.attrs)
+
+
+@pytest.mark.slow
+def test_trained_l2hmc_through_infer_reproduces_exact_values(trained_run, tmp_path):
+    out = tmp_path / "l2hmc"
+    done = infer("--run", str(trained_run), "--steps", "400", "--chains", "48",
+                 "--outdir", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    s = summary(out)
+    assert s["sampler"] == "l2hmc" and s["beta"] == 1.5 and s["lattice"] == "8x8"
+    assert_exact(s)
+
+
+def test_conv_model_samples_other_lattice_sizes(trained_run, tmp_path):
+    done = infer("--run", str(trained_run), "--lattice", "12x12", "--steps", "20",
+                 "--chains", "4", "--outdir", str(tmp_path / "big"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert summary(tmp_path / "big")["lattice"] == "12x12"
+
+
+def _committed(path):
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            return int(f["progress"][0])
+    except (OSError, KeyError):
+        return 0
+
+
+def test_killed_run_resumes_to_the_same_chain(tmp_path):
+    args = [*HMC, "--steps", "600", "--chains", "8", "--chunk", "50"]
+    straight = infer(*args, "--outdir", str(tmp_path / "straight"))
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    out = tmp_path / "killed"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    job = subprocess.Popen([sys.executable, "bin/infer.py", *args, "--outdir", str(out)],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while _committed(out / "inference.h5") < 150 and time.time() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert 150 <= _committed(out / "inference.h5") < 600
+    resumed = infer(*args, "--outdir", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with h5py.File(out / "inference.h5") as a, h5py.File(tmp_path / "straight/inference.h5") as b:
+        for key in SERIES:
+            assert a[key].shape == (600, 8)
+            np.testing.assert_array_equal(a[key][...], b[key][...])
+    assert summary(out)["steps"] == 600
+
+
+MEASURE = ("import resource, runpy, sys\n"
+           "sys.argv = ['bin/infer.py'] + sys.argv[1:]\n"
+           "try:\n    runpy.run_path('bin/infer.py', run_name='__main__')\n"
+           "except SystemExit as e:\n    assert not e.code, e.code\n"
+           "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_for_longer_chains(tmp_path):
+    peaks = []
+    for steps in (300, 3000):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+        done = subprocess.run([sys.executable, "-c", MEASURE, *HMC, "--steps", str(steps),
+                               "--chains", "16", "--chunk", "100",
+                               "--outdir", str(tmp_path / str(steps))],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        peaks.append(int(done.stdout.split("MAXRSS_KB")[1].split()[0]) / 1024)
+    assert peaks[1] - peaks[0] < 8.0, peaks     # MiB
+
+
+def test_bad_inputs_fail_cleanly_and_overwrite_nothing(tmp_path):
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    cases = [
+        (["--run", str(empty)], "no trained model"),
+        ([*HMC[:3], "--beta", "0"], "--beta"),
+        ([*HMC[:3], "--beta", "-2"], "--beta"),
+        ([*HMC, "--steps", "0"], "--steps"),
+        (["--hmc"], "--config"),
+        (["--run", str(empty), "--target-accept", "0.8"], "--target-accept"),
+    ]
+    for args, needle in cases:
+        done = infer(*args, "--outdir", str(tmp_path / "out"))
+        err = done.stderr.strip()
+        assert done.returncode != 0 and needle in err and len(err.splitlines()) == 1, (args, err)
+        assert not (tmp_path / "out").exists()
+    first = infer(*HMC, "--steps", "20", "--chains", "4", "--outdir", str(tmp_path / "o"))
+    assert first.returncode == 0
+    before = (tmp_path / "o" / "inference.h5").read_bytes()
+    again = infer(*HMC, "--steps", "20", "--chains", "4", "--outdir", str(tmp_path / "o"))
+    assert again.returncode != 0 and "--resume" in again.stderr
+    assert (tmp_path / "o" / "inference.h5").read_bytes() == before
+    other = infer(*HMC[:3], "--beta", "2.0", "--steps", "40", "--chains", "4",
+                  "--outdir", str(tmp_path / "o"), "--resume")
+    assert other.returncode != 0 and "beta" in other.stderr
+
+
+def test_mlp_model_refuses_another_lattice(tmp_path):
+    cfg = config.load(None, ["lattice.size=[4,4]", "network.kind=mlp", "network.units=[8]",
+                             "dynamics.n_leapfrog=1", "training.steps=1", "training.chains=2",
+                             "evaluation.steps=0"])
+    trainer = training.Trainer(cfg)
+    config.dump(cfg, tmp_path / "config.yaml")
+    checkpoints.save_model(tmp_path, trainer.dynamics)
+    done = infer("--run", str(tmp_path), "--lattice", "8x8", "--outdir", str(tmp_path / "o"))
+    assert done.returncode == 2 and "mlp" in done.stderr and not (tmp_path / "o").exists()
