@@ -176,6 +176,7 @@ def main(argv=None) -> int:
     dist.mean(tf.zeros([1]))          # every rank's file is complete before rank 0 reads them
     if dist.is_root:
         summary = write_summary(outdir, files, therm, seconds, args.steps - first_step)
+        write_plots(outdir, files, dyn, shape, beta, seed, therm)
         log.info("tau_int(Q_Z) = %.2f ± %.2f, N_LF*tau_int = %.1f, plaquette %.2f sigma and "
                  "<Q^2> %.2f sigma from exact; wrote %s", summary["tau_int_charge_int"],
                  summary["tau_int_charge_int_err"], summary["nlf_tau_int_charge_int"],
@@ -194,3 +195,25 @@ def write_summary(outdir: Path, files, therm: int, seconds: float, new_steps: in
     tmp.write_text(json.dumps(summary, indent=1, default=float))
     tmp.replace(outdir / "summary.json")
     return summary
+
+
+def write_plots(outdir: Path, files, dyn, shape, beta: float, seed: int, therm: int) -> list[Path]:
+    """Charge history and autocorrelation of Q_Z; for L2HMC also the in-trajectory trace."""
+    from . import plots
+
+    reader = ChainFile.open_read(files[0])
+    try:
+        charge = reader.read("charge_int")
+        kept = np.rint(charge[min(therm, len(charge) - 8):])
+    finally:
+        reader.close()
+    made = [plots.charge_history(charge, outdir / "charge_history.png",
+                                 title=f"beta {beta:g}, {shape[0]}x{shape[1]}")]
+    if np.ptp(kept) > 0 and kept.shape[0] >= 8:
+        made.append(plots.autocorrelation(kept, outdir / "autocorrelation.png"))
+    if dyn.has_networks:
+        x = lattice.random_start(16, *shape, dtype=dyn.compute_dtype, seed=seed)
+        x, _ = sample_chain(Sampler(dyn, seed=seed), x, beta, 20)
+        v = tf.random.stateless_normal(x.shape, [seed, 7], dtype=x.dtype)
+        made.append(plots.trajectory_trace(dyn.trace(x, v, beta), outdir / "trace.png"))
+    return made

@@ -172,3 +172,30 @@ def test_mlp_model_refuses_another_lattice(tmp_path):
     checkpoints.save_model(tmp_path, trainer.dynamics)
     done = infer("--run", str(tmp_path), "--lattice", "8x8", "--outdir", str(tmp_path / "o"))
     assert done.returncode == 2 and "mlp" in done.stderr and not (tmp_path / "o").exists()
+
+
+def test_compare_table_and_plots(trained_run, tmp_path):
+    common = ["--steps", "60", "--chains", "8", "--beta", "1.5"]
+    ours = infer("--run", str(trained_run), *common, "--outdir", str(tmp_path / "l2hmc"))
+    base = infer("--hmc", "--config", str(trained_run / "config.yaml"), *common,
+                 "--outdir", str(tmp_path / "hmc"))
+    assert ours.returncode == 0 and base.returncode == 0, ours.stderr[-2000:] + base.stderr[-2000:]
+    for name in ("charge_history.png", "autocorrelation.png", "trace.png"):
+        assert (tmp_path / "l2hmc" / name).stat().st_size > 1000
+    assert not (tmp_path / "hmc" / "trace.png").exists()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "bin/compare.py", str(tmp_path / "l2hmc"),
+                           str(tmp_path / "hmc"), "--plot", str(tmp_path / "tau.png"),
+                           "--json", str(tmp_path / "cmp.json")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row = json.loads((tmp_path / "cmp.json").read_text())[0]
+    assert row["beta"] == 1.5 and row["lattice"] == "8x8"
+    assert row["tau_int_ratio"] == pytest.approx(row["tau_int_hmc"] / row["tau_int_l2hmc"])
+    assert row["nlf_tau_int_ratio"] == pytest.approx(
+        row["nlf_tau_int_hmc"] / row["nlf_tau_int_l2hmc"])
+    assert "1.5" in done.stdout and "8x8" in done.stdout
+    assert (tmp_path / "tau.png").stat().st_size > 1000
+    missing = subprocess.run([sys.executable, "bin/compare.py", str(tmp_path)], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "summary.json" in missing.stderr
