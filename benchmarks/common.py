@@ -1,0 +1,62 @@
+"""Shared helpers of the benchmarks: timing with warm-up, a plain numpy HMC baseline, JSON."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def best_rate(fn, calls: int, repeats: int = 3, warmup: int = 1) -> float:
+    """Calls per second: the best of `repeats` timings of `calls` calls, after warm-up.
+    The best (not the mean) is the figure least disturbed by other load on shared machines."""
+    for _ in range(warmup):
+        fn()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return calls / best
+
+
+def numpy_hmc_step(x, beta, eps, n_lf, rng):
+    """One vectorised HMC trajectory in numpy for all chains: the baseline to beat."""
+    def plaq(y):
+        return y[..., 0] + np.roll(y[..., 1], -1, 1) - np.roll(y[..., 0], -1, 2) - y[..., 1]
+
+    def force(y):
+        s = np.sin(plaq(y))
+        return beta * np.stack([s - np.roll(s, 1, 2), np.roll(s, 1, 1) - s], -1)
+
+    def ham(y, p):
+        return beta * np.sum(1 - np.cos(plaq(y)), axis=(1, 2)) + 0.5 * np.sum(p * p, (1, 2, 3))
+
+    v = rng.standard_normal(x.shape).astype(x.dtype)
+    h0 = ham(x, v)
+    y, p = x, v - 0.5 * eps * force(x)
+    for i in range(n_lf):
+        y = y + eps * p
+        y = y - 2 * np.pi * np.floor((y + np.pi) / (2 * np.pi))
+        p = p - (eps if i < n_lf - 1 else 0.5 * eps) * force(y)
+    accept = rng.random(len(x)) < np.exp(np.minimum(h0 - ham(y, p), 0))
+    return np.where(accept[:, None, None, None], y, x)
+
+
+def machine() -> dict:
+    import tensorflow as tf
+    return {"platform": platform.platform(), "cpus": os.cpu_count(),
+            "tensorflow": tf.__version__, "numpy": np.__version__,
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
+
+
+def write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=float))
