@@ -60,3 +60,25 @@ def machine() -> dict:
 def write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, default=float))
+
+
+def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
+                 steps: int) -> dict:
+    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures."""
+    from l2hmc_tf import inference
+    from l2hmc_tf.dynamics import hmc
+
+    therm = steps // 10
+    ours = inference.evaluate(model, beta, chains, steps, therm, seed=11, lattice_shape=shape)
+    base = inference.evaluate(hmc(shape, model.n_leapfrog, hmc_step_size), beta, chains, steps,
+                              therm, seed=11)
+    row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
+           "accept_l2hmc": ours["accept_mean"], "accept_hmc": base["accept_mean"]}
+    for name, r in (("hmc", base), ("l2hmc", ours)):
+        row.update({f"tau_int_{name}": r["tau_int_charge_int"],
+                    f"tau_int_{name}_err": r["tau_int_charge_int_err"],
+                    f"nlf_tau_int_{name}": r["nlf_tau_int_charge_int"],
+                    f"tau_int_seconds_{name}": r["tau_int_seconds_charge_int"],
+                    f"plaq_sigma_{name}": r["plaq_sigma"], f"q2_sigma_{name}": r["q2_sigma"]})
+    row["tau_int_gain"] = row["tau_int_hmc"] / row["tau_int_l2hmc"]
+    return row

@@ -37,3 +37,40 @@ def test_horovod_scaling_quick(tmp_path):
     assert data["weak_scaling_efficiency"] == pytest.approx(
         data["steps_per_s_2ranks_1thread"] / data["steps_per_s_1rank_2threads"])
     assert data["allreduce_bytes_per_step"] > 1000
+
+
+TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
+            "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
+            "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds"}
+
+
+def test_tau_int_volume_transfer_and_report_quick(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    out = tmp_path / "tau.json"
+    done = subprocess.run([sys.executable, "benchmarks/tau_int.py", "--quick", "--betas", "1.5",
+                           "--runs", str(tmp_path / "runs"), "--json", str(out)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert len(rows) == 1 and TAU_KEYS <= set(rows[0])
+    assert rows[0]["lattice"] == "8x8" and rows[0]["beta"] == 1.5
+    assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
+    assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
+    volume = tmp_path / "v.json"
+    done = subprocess.run([sys.executable, "benchmarks/volume_transfer.py", "--run",
+                           str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",
+                           "--chains", "4", "--json", str(volume)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    vrows = json.loads(volume.read_text())["rows"]
+    assert [r["lattice"] for r in vrows] == ["8x8", "12x12"]
+    assert all(r["trained_on"] == "8x8" and 0 <= r["accept_l2hmc"] <= 1 for r in vrows)
+    report = tmp_path / "results.md"
+    done = subprocess.run([sys.executable, "benchmarks/report.py", "--tau-int", str(out),
+                           "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
+                           "--scaling", str(tmp_path / "none.json"), "--out", str(report)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text()
+    assert "| 1.5 | 8x8 |" in text and "12x12" in text and "not measured" in text
+
