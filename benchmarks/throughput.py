@@ -102,9 +102,11 @@ def training_step_flops(trainer) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, few calls (CI)")
+    p.add_argument("--grid", nargs="+", default=["8x256", "16x1024", "32x1024", "64x256"],
+                   help="L x chains pairs, e.g. 16x1024")
     p.add_argument("--json", default="benchmarks/results/throughput.json")
     args = p.parse_args(argv)
-    grid = [(8, 64)] if args.quick else [(8, 256), (16, 1024), (32, 1024), (64, 256)]
+    grid = [(8, 64)] if args.quick else [tuple(int(v) for v in g.split("x")) for g in args.grid]
     calls = 2 if args.quick else 10
     rows = []
     for L, chains in grid:

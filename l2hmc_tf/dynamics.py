@@ -257,7 +257,7 @@ class Dynamics(keras.Model):
         return Proposal(*(t[:-1] for t in out))
 
     def hamiltonian(self, x, v, beta):
-        return lattice.action(x, beta) + 0.5 * _sum_links(tf.square(v))
+        return lattice.action(x, beta) + kinetic_energy(v)
 
     def trace(self, x, v, beta, direction: int = 1) -> dict[str, np.ndarray]:
         """Per-layer diagnostics of one trajectory (eager; for plots, not the fast path):
@@ -290,9 +290,13 @@ def draw_momenta_and_directions(rng: tf.random.Generator, x: tf.Tensor):
     return v, tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
 
 
-def log_accept_ratio(dynamics: Dynamics, x, v, proposal: Proposal, beta):
-    """log of p(x', v')/p(x, v) * |J|, per chain."""
-    return (dynamics.hamiltonian(x, v, beta) - dynamics.hamiltonian(proposal.x, proposal.v, beta)
+def kinetic_energy(v):
+    return 0.5 * _sum_links(tf.square(v))
+
+
+def log_accept_ratio(action_init, v, action_prop, proposal: Proposal):
+    """log of p(x', v')/p(x, v) * |J| per chain, from the actions S(x) and S(x')."""
+    return (action_init + kinetic_energy(v) - action_prop - kinetic_energy(proposal.v)
             + proposal.logdet)
 
 
@@ -334,15 +338,16 @@ class Sampler:
         dyn = self.dynamics
         v, direction = draw_momenta_and_directions(self.rng, x)
         proposal = dyn.propose(x, v, direction, beta)
-        log_ratio = log_accept_ratio(dyn, x, v, proposal, beta)
+        before, after = lattice.observables(x, beta), lattice.observables(proposal.x, beta)
+        log_ratio = log_accept_ratio(before.action, v, after.action, proposal)
         prob = accept_probability(log_ratio)
         x_new, accepted = metropolis_hastings(self.rng, x, proposal.x, prob)
+        new = lattice.Observables(*(tf.where(accepted, a, b) for a, b in zip(after, before)))
         return x_new, StepResults(
             accept_prob=prob, accepted=accepted, energy_change=proposal.logdet - log_ratio,
             logdet=proposal.logdet,
-            charge_jump=prob * tf.square(lattice.charge_sin(proposal.x) - lattice.charge_sin(x)),
-            charge_int=lattice.charge_int(x_new),
-            charge_sin=lattice.charge_sin(x_new), plaquette=lattice.mean_plaquette(x_new))
+            charge_jump=prob * tf.square(after.charge_sin - before.charge_sin),
+            charge_int=new.charge_int, charge_sin=new.charge_sin, plaquette=new.plaquette)
 
 
 def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:

@@ -7,6 +7,7 @@ Every function here works for float32 and float64 alike and is safe inside tf.fu
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -53,6 +54,25 @@ def charge_sin(x: tf.Tensor) -> tf.Tensor:
 def mean_plaquette(x: tf.Tensor) -> tf.Tensor:
     """Average plaquette <cos x_P> per configuration, shape [batch]."""
     return tf.reduce_mean(tf.cos(plaquette_angles(x)), axis=(1, 2))
+
+
+class Observables(NamedTuple):
+    """Everything the samplers report about a batch, from one plaquette computation."""
+    action: tf.Tensor        # [batch]
+    charge_int: tf.Tensor
+    charge_sin: tf.Tensor
+    plaquette: tf.Tensor
+
+
+def observables(x: tf.Tensor, beta) -> Observables:
+    """action, Q_Z, Q_R and <cos x_P> per configuration, sharing the plaquette angles."""
+    p = plaquette_angles(x)
+    cos = tf.cos(p)
+    return Observables(
+        action=beta * tf.reduce_sum(1.0 - cos, axis=(1, 2)),
+        charge_int=tf.reduce_sum(wrap(p), axis=(1, 2)) / TWO_PI,
+        charge_sin=tf.reduce_sum(tf.sin(p), axis=(1, 2)) / TWO_PI,
+        plaquette=tf.reduce_mean(cos, axis=(1, 2)))
 
 
 def gauge_transform(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:

@@ -84,7 +84,9 @@ class Trainer:
         v, direction = draw_momenta_and_directions(self.rng, x)
         with tf.GradientTape() as tape:
             prop = dyn.propose(x, v, direction, beta)
-            prob = accept_probability(log_accept_ratio(dyn, x, v, prop, beta))
+            log_ratio = log_accept_ratio(lattice.action(x, beta), v,
+                                         lattice.action(prop.x, beta), prop)
+            prob = accept_probability(log_ratio)
             loss = loss_mod.loss(prob, x, prop.x, lc.charge_weight, lc.plaq_weight, lc.form,
                                  lc.eps)
         tape = self.dist.gradient_tape(tape)

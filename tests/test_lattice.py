@@ -86,3 +86,12 @@ def test_starts_reject_bad_sizes(args, match):
 def test_bad_dtype_is_named():
     with pytest.raises(ValueError, match="float32 or float64"):
         lattice.cold_start(1, 4, 4, dtype="int32")
+
+
+def test_shared_observables_match_the_single_functions():
+    x = lattice.random_start(8, 6, 4, dtype=tf.float64, seed=2)
+    obs = lattice.observables(x, 1.7)
+    np.testing.assert_allclose(obs.action, lattice.action(x, 1.7), rtol=1e-14)
+    np.testing.assert_allclose(obs.charge_int, lattice.charge_int(x), atol=1e-12)
+    np.testing.assert_allclose(obs.charge_sin, lattice.charge_sin(x), atol=1e-12)
+    np.testing.assert_allclose(obs.plaquette, lattice.mean_plaquette(x), atol=1e-14)
