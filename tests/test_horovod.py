@@ -153,3 +153,21 @@ def test_killing_one_rank_ends_the_job_quickly(tmp_path):
             os.killpg(job.pid, signal.SIGKILL)
     assert rc != 0
     assert elapsed < 60, elapsed
+
+
+def test_two_rank_inference_writes_one_file_per_rank(tmp_path):
+    out = tmp_path / "inf"
+    cmd = [str(HOROVODRUN), "--gloo", "-np", "2", "-H", "localhost:2", sys.executable,
+           str(ROOT / "bin/infer.py"), "--hmc", "--config", "configs/debug.yaml", "--beta", "1.0",
+           "--steps", "60", "--chains", "4", "--chunk", "20", "--outdir", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    seeds = []
+    for rank in (0, 1):
+        with h5py.File(out / f"inference.rank{rank}.h5") as f:
+            assert f["charge_int"].shape == (60, 4)
+            seeds.append(int(f.attrs["seed"]))
+    assert seeds == [1, 2]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["chains"] == 8 and summary["files"] == ["inference.rank0.h5",
+                                                           "inference.rank1.h5"]
