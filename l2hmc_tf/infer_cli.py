@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np

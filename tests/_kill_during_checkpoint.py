@@ -4,7 +4,7 @@ import os
 import signal
 import sys
 
-from l2hmc_tf import checkpoints, config, training
+from l2hmc_tf import checkpoints, training
 
 writes = []
 real_write_state = checkpoints._write_state
