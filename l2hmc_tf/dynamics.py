@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import lattice
-from .checks import check_positive_int, check_shape
+from .checks import check_beta, check_positive_int, check_shape
 from .networks import Heads, LinkEncoding, NetworkConfig, UpdateNetwork
 
 
@@ -332,6 +332,15 @@ class Sampler:
         return self._step.experimental_get_tracing_count()
 
     def one_step(self, x, beta):
+        """One transition of every chain. Checks what is free to check (shapes, dtype, a
+        Python beta) before the compiled step; finiteness is checked by the drivers."""
+        dyn = self.dynamics
+        if x.shape.rank != 4 or x.shape[-1] != 2 or x.dtype != dyn.compute_dtype:
+            raise ValueError(f"x must be a {dyn.compute_dtype} tensor [batch, Lt, Lx, 2], got "
+                             f"{x.dtype.name} {x.shape.as_list()}")
+        dyn.check_lattice(tuple(x.shape[1:3]))
+        if isinstance(beta, (int, float)):
+            check_beta(beta)
         return self._step(x, tf.convert_to_tensor(beta, dtype=x.dtype))
 
     def _one_step(self, x, beta):

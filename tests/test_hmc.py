@@ -118,3 +118,14 @@ def test_sample_chain_rejects_bad_input_before_work(x, beta, match):
     with pytest.raises(ValueError, match=match):
         inference.sample_chain(sampler, x, beta, 5)
     assert sampler.tracing_count == 0
+
+
+def test_one_step_checks_cheap_things_before_compiling():
+    sampler = dynamics.Sampler(dynamics.hmc((4, 4), 2, 0.1), seed=0)
+    with pytest.raises(ValueError, match="beta"):
+        sampler.one_step(lattice.random_start(2, 4, 4), -1.0)
+    with pytest.raises(ValueError, match="float32 tensor"):
+        sampler.one_step(lattice.random_start(2, 4, 4, dtype=tf.float64), 1.0)
+    with pytest.raises(ValueError, match="float32 tensor"):
+        sampler.one_step(tf.zeros([2, 4, 4, 3]), 1.0)
+    assert sampler.tracing_count == 0
