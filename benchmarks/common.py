@@ -52,7 +52,9 @@ def numpy_hmc_step(x, beta, eps, n_lf, rng):
 
 def machine() -> dict:
     import tensorflow as tf
-    return {"platform": platform.platform(), "cpus": os.cpu_count(),
+    import sys
+    return {"command": "python " + " ".join(sys.argv), "platform": platform.platform(),
+            "cpus": os.cpu_count(),
             "tensorflow": tf.__version__, "numpy": np.__version__,
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
 

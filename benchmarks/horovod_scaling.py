@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     two = run(2, 1, steps, model)
     payload = payload_bytes(model)
     result = {
-        "per_rank_overrides": model,
+        "command": "python " + " ".join(sys.argv), "per_rank_overrides": model,
         "steps_per_s_1rank_2threads": one, "steps_per_s_2ranks_1thread": two,
         "chains_per_s_ratio_2ranks_vs_1rank": 2 * two / one,
         "weak_scaling_efficiency": two / one,

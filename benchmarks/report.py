@@ -20,6 +20,10 @@ def _load(path):
     return json.loads(p.read_text()) if p.is_file() else None
 
 
+def _command(meta) -> list[str]:
+    return [f"Command: `{meta['command']}`", ""] if meta and "command" in meta else []
+
+
 def _fmt(value, err=None, spec=".2f"):
     if value is None:
         return "-"
@@ -41,10 +45,12 @@ def throughput_section(data) -> list[str]:
             f"{r['speedup_vs_tfp']:.2f} | {r['l2hmc_transition_cost_vs_hmc']:.1f}x | "
             f"{r['l2hmc_train_step_cost_vs_hmc']:.1f}x | "
             f"{r['train_step_fraction_of_matmul']:.1%} |")
-    return lines + ["", f"Machine: `{json.dumps(data['machine'])}`", ""]
+    return lines + [""] + _command(data["machine"]) + [
+        f"Machine: `{json.dumps({k: v for k, v in data['machine'].items() if k != 'command'})}`",
+        ""]
 
 
-def tau_section(rows) -> list[str]:
+def tau_section(rows, meta=None) -> list[str]:
     lines = ["## tau_int(Q_Z): trained L2HMC against HMC", ""]
     if not rows:
         return lines + ["not measured yet: `python benchmarks/tau_int.py --betas 4 5`", ""]
@@ -52,7 +58,7 @@ def tau_section(rows) -> list[str]:
               "paper HMC | paper L2HMC | gain per second | accept L2HMC | train s |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        paper = PAPER.get(float(r["beta"]), ("-", "-"))
+        paper = PAPER.get(float(r["beta"]), ("-", "-")) if r["lattice"] == "16x16" else ("-",) * 2
         per_s = r["tau_int_seconds_hmc"] / r["tau_int_seconds_l2hmc"]
         lines.append(
             f"| {r['beta']:g} | {r['lattice']} | {r['n_leapfrog']} | "
@@ -60,7 +66,7 @@ def tau_section(rows) -> list[str]:
             f"{_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} | {r['nlf_tau_int_hmc']:.1f} | "
             f"{r['nlf_tau_int_l2hmc']:.1f} | {paper[0]} | {paper[1]} | {per_s:.2f}x | "
             f"{r['accept_l2hmc']:.3f} | {r['train_seconds']:.0f} |")
-    return lines + [""]
+    return lines + [""] + _command(meta)
 
 
 def volume_section(data) -> list[str]:
@@ -73,7 +79,7 @@ def volume_section(data) -> list[str]:
         lines.append(f"| {r['lattice']} | {r['trained_on']} | {r['accept_l2hmc']:.3f} | "
                      f"{r['accept_hmc']:.3f} | {_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} "
                      f"| {_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | {r['tau_int_gain']:.2f}x |")
-    return lines + [""]
+    return lines + [""] + _command(data["machine"])
 
 
 def scaling_section(data) -> list[str]:
@@ -86,7 +92,8 @@ def scaling_section(data) -> list[str]:
         f"(weak-scaling efficiency {data['weak_scaling_efficiency']:.2f}, chains/s ratio "
         f"{data['chains_per_s_ratio_2ranks_vs_1rank']:.2f})",
         f"- allreduce payload {data['allreduce_bytes_per_step'] / 1024:.1f} KiB per step; ring "
-        f"allreduce at 512 ranks ~{data['estimate_512_ranks_allreduce_us']:.1f} us per step", ""]
+        f"allreduce at 512 ranks ~{data['estimate_512_ranks_allreduce_us']:.1f} us per step",
+        ""] + _command(data)
 
 
 def main(argv=None) -> int:
@@ -101,7 +108,8 @@ def main(argv=None) -> int:
              "in `benchmarks/results/`; every ratio compares measurements taken in the same "
              "run on the same machine. Paper values: physics.md section 7 (16x16).", ""]
     lines += throughput_section(_load(args.throughput))
-    lines += tau_section(_load(args.tau_int))
+    lines += tau_section(_load(args.tau_int),
+                         _load(Path(args.tau_int).with_suffix(".machine.json")))
     lines += volume_section(_load(args.volume))
     lines += scaling_section(_load(args.scaling))
     out = Path(args.out)
