@@ -135,8 +135,7 @@ def main(argv=None) -> int:
                  "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
                  "chains": args.chains}
         _check_output(path, args.resume, attrs)
-        if not outdir.exists():
-            outdir.mkdir(parents=True)
+        outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
     except (UsageError, config_mod.ConfigError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
