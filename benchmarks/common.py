@@ -60,8 +60,10 @@ def machine() -> dict:
 
 
 def write_json(path: Path, data) -> None:
+    """Write a result file and say where it went."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, default=float))
+    print(f"wrote {path}")
 
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,

@@ -81,7 +81,6 @@ def main(argv=None) -> int:
               f"{r['tau_int_seconds_hmc'] / r['tau_int_seconds_l2hmc']:.2f}", flush=True)
     write_json(Path(args.json), rows)
     write_json(Path(args.json).with_suffix(".machine.json"), machine())
-    print(f"wrote {args.json}")
     return 0
 
 

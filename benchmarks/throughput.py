@@ -127,7 +127,6 @@ def main(argv=None) -> int:
               f"train step {row['l2hmc_train_step_cost_vs_hmc']:5.1f}x | train FLOP/s "
               f"{row['train_step_fraction_of_matmul']:.1%} of matmul", flush=True)
     write_json(Path(args.json), {"machine": machine(), "rows": rows})
-    print(f"wrote {args.json}")
     return 0
 
 

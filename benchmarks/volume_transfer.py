@@ -45,7 +45,6 @@ def main(argv=None) -> int:
               f"{row['tau_int_hmc']:.2f} ± {row['tau_int_hmc_err']:.2f}; gain "
               f"{row['tau_int_gain']:.2f}x", flush=True)
     write_json(Path(args.json), {"machine": machine(), "rows": rows})
-    print(f"wrote {args.json}")
     return 0
 
 
