@@ -13,6 +13,7 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import atomic
 from .checks import check_shape
 
 
@@ -165,7 +166,4 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> Config:
 
 def dump(config: Config, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically)."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    tmp.replace(path)
+    atomic.write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

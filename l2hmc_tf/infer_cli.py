@@ -8,7 +8,6 @@ OUTDIR/summary.json, refreshed after every chunk.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import __version__, checkpoints, exact, lattice
+from . import __version__, atomic, checkpoints, exact, lattice
 from . import config as config_mod
 from .checks import check_beta, check_positive_int, parse_lattice
 from .chainfile import ChainFile
@@ -189,9 +188,7 @@ def write_summary(outdir: Path, files, therm: int, seconds: float, new_steps: in
     summary.update({"wall_seconds": seconds, "trajectories_per_second": rate,
                     "tau_int_seconds_charge_int": summary["tau_int_charge_int"] / rate,
                     "files": [str(f.name) for f in files]})
-    tmp = outdir / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1, default=float))
-    tmp.replace(outdir / "summary.json")
+    atomic.write_json(outdir / "summary.json", summary)
     return summary
 
 

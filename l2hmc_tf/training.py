@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import math
 import os
@@ -21,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import annealing, checkpoints, inference, lattice
+from . import annealing, atomic, checkpoints, inference, lattice
 from . import config as config_mod
 from . import loss as loss_mod
 from .distributed import SingleProcess, make_distribution
@@ -142,7 +141,7 @@ class Trainer:
                   "chains_sha256": hashlib.sha256(self.x.numpy().tobytes()).hexdigest(),
                   "pid": os.getpid()}
         path = folder / f"rank-{self.dist.rank}.json"
-        write_json(path, record)
+        atomic.write_json(path, record)
         return path
 
     def step_sizes(self) -> dict[str, float]:
@@ -295,12 +294,6 @@ def evaluate_run(cfg: config_mod.Config, dynamics) -> dict:
     return results
 
 
-def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float))
-    tmp.replace(path)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -356,7 +349,7 @@ def main(argv=None) -> int:
                     if math.isfinite(r[key]):
                         tf.summary.scalar(f"eval/{name}/{key}", r[key])
     writer.flush()
-    write_json(run_dir / "summary.json", summary)
+    atomic.write_json(run_dir / "summary.json", summary)
     log.info("wrote %s", run_dir / "summary.json")
     return 0
 
