@@ -135,16 +135,47 @@ def save_model(run_dir: Path, model: Dynamics) -> Path:
     return path
 
 
-def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:
-    """Rebuild a trained model from its run directory (config.yaml + model.weights.h5)."""
+def _model_files(run_dir: Path) -> tuple[Path, Path]:
     run_dir = Path(run_dir)
-    weights = run_dir / MODEL_FILE
-    cfg_path = run_dir / "config.yaml"
+    weights, cfg_path = run_dir / MODEL_FILE, run_dir / "config.yaml"
     if not cfg_path.is_file() or not weights.is_file():
         raise FileNotFoundError(
             f"{run_dir} holds no trained model (needs config.yaml and {MODEL_FILE}); "
             "pass the run directory that bin/train.py wrote")
+    return weights, cfg_path
+
+
+def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:
+    """Rebuild a trained model from its run directory (config.yaml + model.weights.h5)."""
+    weights, cfg_path = _model_files(run_dir)
     cfg = config_mod.load(cfg_path)
     model = from_config(cfg)
     model.load_weights(str(weights))
     return model, cfg
+
+
+# Keys that fix the shapes of the weights: a model can start another run only if they agree.
+_ARCHITECTURE_KEYS = (("dynamics", "n_leapfrog"), ("dynamics", "share_networks"),
+                      ("dynamics", "dtype"), ("network", "kind"), ("network", "units"),
+                      ("network", "kernel_size"))
+
+
+def check_init_from(cfg: config_mod.Config) -> Path | None:
+    """The weights file named by training.init_from, checked against cfg before any work:
+    the same architecture (and lattice, for mlp networks, whose weights depend on it)."""
+    source = cfg.training.init_from
+    if source is None:
+        return None
+    try:
+        weights, cfg_path = _model_files(Path(source))
+    except FileNotFoundError as err:
+        raise config_mod.ConfigError(f"training.init_from: {err}") from None
+    old = config_mod.load(cfg_path)
+    keys = _ARCHITECTURE_KEYS + ((("lattice", "size"),) if cfg.network.kind == "mlp" else ())
+    for section, key in keys:
+        was, now = getattr(getattr(old, section), key), getattr(getattr(cfg, section), key)
+        if was != now:
+            raise config_mod.ConfigError(
+                f"training.init_from: {source} was trained with {section}.{key}={was!r} but "
+                f"this run has {now!r}; use the same {section}.{key} to start from it")
+    return weights

@@ -76,6 +76,7 @@ class Training(Section):
     clip_norm: Optional[float] = Field(1.0, gt=0)   # global-norm gradient clipping; null: off
     max_nan_steps: int = Field(10, ge=1)        # stop after this many non-finite steps in a row
     log_every: int = Field(25, ge=1)
+    init_from: Optional[str] = None             # trained run dir whose weights start this run
 
 
 class Checkpoint(Section):

@@ -56,12 +56,16 @@ class Trainer:
     """Owns the model, optimizer, chains and RNG of one rank; `fit` runs the loop."""
 
     def __init__(self, cfg: config_mod.Config, run_dir: Path | None = None,
-                 dist: SingleProcess | None = None):
+                 dist: SingleProcess | None = None, resuming: bool = False):
         self.cfg, self.run_dir = cfg, Path(run_dir) if run_dir else None
         self.dist = dist or SingleProcess()
         t = cfg.training
         keras.utils.set_random_seed(t.seed)     # the same initial weights for the same seed
         self.dynamics = from_config(cfg)
+        if not resuming:    # a resumed run takes its weights from its own checkpoint
+            init_weights = checkpoints.check_init_from(cfg)
+            if init_weights is not None:    # fine-tune a trained model (new beta or lattice)
+                self.dynamics.load_weights(str(init_weights))
         self.optimizer = make_optimizer(t, self.dist.size)
         self.optimizer.build(self.dynamics.trainable_variables)
         self.schedule = annealing.Schedule(cfg.annealing.kind, cfg.annealing.beta_start,
@@ -241,6 +245,7 @@ def prepare(args: argparse.Namespace) -> tuple[config_mod.Config, Path]:
         cfg = config_mod.load(args.config or outdir / "config.yaml", args.overrides)
         return cfg, outdir
     cfg = config_mod.load(args.config, args.overrides)
+    checkpoints.check_init_from(cfg)
     name = Path(args.config).stem if args.config else "default"
     outdir = Path(args.outdir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
     _check_outdir(outdir, resume=False)
@@ -307,7 +312,7 @@ def main(argv=None) -> int:
         if not args.resume:
             config_mod.dump(cfg, run_dir / "config.yaml")
     _setup_logging(run_dir, dist.is_root)
-    trainer = Trainer(cfg, run_dir, dist)
+    trainer = Trainer(cfg, run_dir, dist, resuming=args.resume)
     if args.resume:
         trainer.restore()
         log.info("resumed %s at step %d", run_dir, trainer.step)

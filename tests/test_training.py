@@ -149,6 +149,38 @@ def test_cli_end_to_end_writes_run_directory(tmp_path):
         assert f["x"].shape == (1, 8, 4, 4, 2) and int(f.attrs["step"]) == 6
 
 
+def test_init_from_starts_a_new_run_from_trained_weights(tmp_path):
+    source = training.Trainer(tiny(), tmp_path / "b2")
+    source.fit()
+    checkpoints.save_model(tmp_path / "b2", source.dynamics)
+    config.dump(source.cfg, tmp_path / "b2" / "config.yaml")
+    # a new beta range and a larger lattice (conv weights do not depend on the size)
+    finetune = training.Trainer(tiny(f"training.init_from={tmp_path / 'b2'}",
+                                     "annealing.beta_start=2.0", "annealing.beta_final=3.0",
+                                     "lattice.size=[6,6]"), tmp_path / "b3")
+    assert finetune.weights_digest() == source.weights_digest()
+    fresh = training.Trainer(tiny("lattice.size=[6,6]"), tmp_path / "c")
+    assert fresh.weights_digest() != source.weights_digest()
+    finetune.fit()
+    assert finetune.weights_digest() != source.weights_digest()
+
+
+def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
+    source = tmp_path / "b2"
+    source.mkdir()
+    trainer = training.Trainer(tiny(), source)
+    checkpoints.save_model(source, trainer.dynamics)
+    config.dump(trainer.cfg, source / "config.yaml")
+    base = ["--outdir", str(tmp_path / "new"), *sum((["--set", s] for s in TINY), []),
+            "--set", f"training.init_from={source}"]
+    assert training.main(base + ["--set", "network.units=[8]"]) == 2
+    err = capsys.readouterr().err
+    assert "network.units=(4,)" in err and "(8,)" in err
+    assert training.main(base + ["--set", f"training.init_from={tmp_path / 'none'}"]) == 2
+    assert "holds no trained model" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--set", "training.stepz=5"], "training.stepz"),
     (["--set", "training.steps=many"], "training.steps"),
@@ -162,6 +194,14 @@ def test_bad_config_fails_before_creating_anything(tmp_path, capsys, args, needl
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    cfg = config.load(path)
+    assert cfg.annealing.beta_start <= cfg.annealing.beta_final
+    annealing.Schedule(cfg.annealing.kind, cfg.annealing.beta_start, cfg.annealing.beta_final,
+                       cfg.training.steps, cfg.annealing.stages)
 
 
 def test_unknown_key_in_yaml_file_is_named(tmp_path, capsys):
