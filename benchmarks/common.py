@@ -67,22 +67,29 @@ def write_json(path: Path, data) -> None:
 
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
-                 steps: int) -> dict:
-    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures."""
+                 steps: int, rel_error: float | None = None, max_steps: int | None = None) -> dict:
+    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures.
+    With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
+    (inference.evaluate), so a slowly mixing HMC gets the longer chains it needs."""
     from l2hmc_tf import inference
     from l2hmc_tf.dynamics import hmc
 
     therm = steps // 10
-    ours = inference.evaluate(model, beta, chains, steps, therm, seed=11, lattice_shape=shape)
-    base = inference.evaluate(hmc(shape, model.n_leapfrog, hmc_step_size), beta, chains, steps,
-                              therm, seed=11)
+    samplers = {"l2hmc": model, "hmc": hmc(shape, model.n_leapfrog, hmc_step_size)}
+    results = {name: inference.evaluate(dyn, beta, chains, steps, therm, seed=11,
+                                        lattice_shape=shape, rel_error=rel_error,
+                                        max_steps=max_steps)
+               for name, dyn in samplers.items()}
     row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
-           "accept_l2hmc": ours["accept_mean"], "accept_hmc": base["accept_mean"]}
-    for name, r in (("hmc", base), ("l2hmc", ours)):
+           "chains": chains}
+    for name, r in results.items():
         row.update({f"tau_int_{name}": r["tau_int_charge_int"],
                     f"tau_int_{name}_err": r["tau_int_charge_int_err"],
                     f"nlf_tau_int_{name}": r["nlf_tau_int_charge_int"],
                     f"tau_int_seconds_{name}": r["tau_int_seconds_charge_int"],
+                    f"accept_{name}": r["accept_mean"], f"steps_{name}": r["steps"],
+                    f"tau_int_precise_{name}": r["tau_int_precise"],
                     f"plaq_sigma_{name}": r["plaq_sigma"], f"q2_sigma_{name}": r["q2_sigma"]})
     row["tau_int_gain"] = row["tau_int_hmc"] / row["tau_int_l2hmc"]
+    row["seconds_gain"] = row["tau_int_seconds_hmc"] / row["tau_int_seconds_l2hmc"]
     return row

@@ -1,17 +1,23 @@
 """Cost-normalised tau_int(Q_Z) of trained L2HMC against HMC, measured in the same run.
 
-    python benchmarks/tau_int.py --betas 4 5 [--lattice 16x16] [--config configs/beta4.yaml]
-        [--runs runs/bench] [--steps 4000] [--chains 128] [--quick]
-        [--json benchmarks/results/tau_int.json]
+    python benchmarks/tau_int.py --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
+        [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
+        [--rel-error 0.2] [--max-steps 40000] [--quick] [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ when it holds a trained model, else trains one there
-from --config with annealing.beta_final = beta; then samples HMC (same N_LF, the config's
-step size) and L2HMC at beta and writes one row per beta with tau_int, N_LF * tau_int and
-tau_int * seconds per trajectory (seconds per independent configuration) for both.
+from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
+exists, else configs/beta4.yaml) with annealing.beta_final = beta;
+--finetune starts each beta after the first from the previous beta's model
+(training.init_from). Then samples HMC (same N_LF, the config's step size) and L2HMC at
+beta, each until its own tau_int(Q_Z) is known to --rel-error (chains doubling from --steps
+up to --max-steps), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds
+per trajectory (seconds per independent configuration) for both.
 """
+
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -24,15 +30,17 @@ from common import machine, measure_pair, write_json  # noqa: E402
 from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
 
 import_tensorflow()
-from l2hmc_tf import checkpoints, config, training  # noqa: E402
+from l2hmc_tf import atomic, checkpoints, config, training  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
 
 
 def trained_model(run_dir: Path, cfg: config.Config):
     """(model, training seconds): reuse a finished run or train one now."""
+    summary = run_dir / "summary.json"
     if (run_dir / checkpoints.MODEL_FILE).is_file():
         model, _ = checkpoints.load_model(run_dir)
-        return model, float("nan")
+        recorded = json.loads(summary.read_text()) if summary.is_file() else {}
+        return model, float(recorded.get("train_seconds", "nan"))
     run_dir.mkdir(parents=True, exist_ok=True)
     config.dump(cfg, run_dir / "config.yaml")
     trainer = training.Trainer(cfg, run_dir)
@@ -40,45 +48,65 @@ def trained_model(run_dir: Path, cfg: config.Config):
     trainer.fit(lambda step, m: print(training._format(step, cfg.training.steps, m), flush=True))
     seconds = time.perf_counter() - start
     checkpoints.save_model(run_dir, trainer.dynamics)
+    atomic.write_json(summary, {"train_seconds": seconds, "steps": trainer.step})
     return trainer.dynamics, seconds
 
 
-def row_for(beta: float, shape, cfg: config.Config, runs: Path, steps: int, chains: int) -> dict:
-    model, train_seconds = trained_model(runs / f"b{beta:g}", cfg)
-    row = measure_pair(model, cfg.dynamics.step_size, beta, shape, chains, steps)
-    row["train_seconds"] = train_seconds
-    return row
+def default_config(beta: float) -> str:
+    path = Path(f"configs/beta{beta:g}.yaml")
+    return str(path if path.is_file() else Path("configs/beta4.yaml"))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--betas", type=float, nargs="+", default=[4.0, 5.0])
     p.add_argument("--lattice", default="16x16")
-    p.add_argument("--config", default="configs/beta4.yaml")
+    p.add_argument("--config", nargs="+", default=None,
+                   help="one config per beta, or one for all (default: configs/beta<beta>.yaml "
+                        "where it exists, else configs/beta4.yaml)")
+    p.add_argument("--finetune", action="store_true",
+                   help="start each beta after the first from the previous beta's model")
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--runs", default="runs/bench")
-    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--steps", type=int, default=1000, help="first chain length")
+    p.add_argument("--max-steps", type=int, default=40000)
+    p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
     p.add_argument("--chains", type=int, default=128)
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
     p.add_argument("--json", default="benchmarks/results/tau_int.json")
     args = p.parse_args(argv)
+    if args.config is None:
+        args.config = [default_config(beta) for beta in args.betas]
+    if len(args.config) not in (1, len(args.betas)):
+        p.error(f"give one --config or one per beta ({len(args.betas)}), "
+                f"got {len(args.config)}")
     shape = parse_lattice(args.lattice)
-    overrides = list(args.overrides)
+    overrides = list(args.overrides) + [f"lattice.size=[{shape[0]},{shape[1]}]"]
     if args.quick:
         shape = (8, 8)
         overrides += ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[4]",
                       "training.steps=10", "training.chains=8", "training.lr_warmup_steps=0",
                       "checkpoint.every=1000", "annealing.beta_start=1.0"]
-        args.steps, args.chains = 60, 8
-    rows = []
-    for beta in args.betas:
-        cfg = config.load(args.config, overrides + [f"annealing.beta_final={beta}"])
-        rows.append(row_for(beta, shape, cfg, Path(args.runs), args.steps, args.chains))
-        r = rows[-1]
+        args.steps, args.max_steps, args.chains = 30, 60, 8
+    rows, runs, previous = [], Path(args.runs), None
+    for beta, cfg_file in zip(args.betas, args.config * len(args.betas)):
+        extra = [f"annealing.beta_final={beta}"]
+        if args.finetune and previous is not None:
+            extra.append(f"training.init_from={previous}")
+        cfg = config.load(cfg_file, overrides + extra)
+        if cfg.annealing.beta_start > beta:
+            cfg = config.load(cfg_file, overrides + extra + [f"annealing.beta_start={beta}"])
+        model, train_seconds = trained_model(runs / f"b{beta:g}", cfg)
+        previous = runs / f"b{beta:g}"
+        r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
+                         args.rel_error, args.max_steps)
+        r.update(train_seconds=train_seconds, config=cfg_file)
+        rows.append(r)
         print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
-              f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f}, L2HMC {r['nlf_tau_int_l2hmc']:.1f} ± "
-              f"{r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f}; per second HMC/L2HMC "
-              f"{r['tau_int_seconds_hmc'] / r['tau_int_seconds_l2hmc']:.2f}", flush=True)
+              f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f} ({r['steps_hmc']} traj), L2HMC "
+              f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "
+              f"({r['steps_l2hmc']} traj); per second HMC/L2HMC {r['seconds_gain']:.2f}",
+              flush=True)
     write_json(Path(args.json), rows)
     write_json(Path(args.json).with_suffix(".machine.json"), machine())
     return 0

@@ -1,10 +1,12 @@
 """Volume transfer: a conv model trained on a small lattice samples larger ones unchanged.
 
     python benchmarks/volume_transfer.py --run RUN_DIR [--sizes 16 32] [--beta B]
-        [--steps 2000] [--chains 64] [--json benchmarks/results/volume.json]
+        [--steps 1000] [--max-steps 20000] [--rel-error 0.2] [--chains 64]
+        [--json benchmarks/results/volume.json]
 
 For each size: acceptance and tau_int(Q_Z) of the trained model and of HMC (same N_LF and
-step size), and the gain HMC / L2HMC, all measured in this run.
+step size), each sampled until its tau_int is known to --rel-error, and the gain
+HMC / L2HMC, all measured in this run.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ def main(argv=None) -> int:
     p.add_argument("--run", required=True, help="run directory of a trained conv model")
     p.add_argument("--sizes", type=int, nargs="+", default=[16, 32])
     p.add_argument("--beta", type=float, default=None, help="default: the run's beta_final")
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1000, help="first chain length")
+    p.add_argument("--max-steps", type=int, default=20000)
+    p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
     p.add_argument("--chains", type=int, default=64)
     p.add_argument("--json", default="benchmarks/results/volume.json")
     args = p.parse_args(argv)
@@ -36,7 +40,8 @@ def main(argv=None) -> int:
     beta = args.beta or cfg.annealing.beta_final
     rows = []
     for L in [cfg.lattice.size[0], *args.sizes]:
-        row = measure_pair(model, cfg.dynamics.step_size, beta, (L, L), args.chains, args.steps)
+        row = measure_pair(model, cfg.dynamics.step_size, beta, (L, L), args.chains, args.steps,
+                           args.rel_error, args.max_steps)
         row["trained_on"] = f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
         rows.append(row)
         print(f"{row['lattice']:>6} (trained on {row['trained_on']}): accept L2HMC "

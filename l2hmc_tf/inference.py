@@ -31,6 +31,12 @@ class History:
         """The history without its first n_therm steps (thermalisation)."""
         return History(*(getattr(self, k)[n_therm:] for k in OBSERVABLES))
 
+    @staticmethod
+    def concat(parts: list["History"]) -> "History":
+        """Consecutive pieces of the same chains joined along the step axis."""
+        return History(**{k: np.concatenate([getattr(p, k) for p in parts])
+                          for k in OBSERVABLES})
+
 
 def sample_chain(sampler: Sampler, x: tf.Tensor, beta: float, n_steps: int):
     """Run n_steps transitions from x; returns (final x, History)."""
@@ -69,26 +75,54 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
 
 
 def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: int,
-             lattice_shape: tuple[int, int] | None = None) -> dict:
-    """Sample from a hot start, drop `therm` steps, and summarise with wall-clock cost."""
+             lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
+             max_steps: int | None = None) -> dict:
+    """Sample from a hot start, drop `therm` steps, and summarise with wall-clock cost.
+
+    With `rel_error`, the chains keep going (their length doubling, up to `max_steps`) until
+    tau_int(Q_Z) is known to that relative error and the chains are at least
+    MIN_LENGTH_IN_TAU * tau_int long; the first tenth of the chain (at least `therm` steps)
+    is then dropped. `tau_int_precise` in the result says whether the chains meet that
+    target (DEFAULT_REL_ERROR when none is given).
+    """
     import time
 
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
     sampler = Sampler(dynamics, seed=seed)
     x = lattice.random_start(chains, *shape, dtype=dynamics.compute_dtype, seed=seed)
     x, _ = sampler.one_step(x, beta)                     # trace outside the timing
-    start = time.perf_counter()
-    _, history = sample_chain(sampler, x, beta, steps)
-    seconds = time.perf_counter() - start
-    out = summarize(history.drop(min(therm, steps - 4)), shape, beta)
+    parts, seconds, total, todo = [], 0.0, 0, steps
+    while True:
+        start = time.perf_counter()
+        x, history = sample_chain(sampler, x, beta, todo)
+        seconds += time.perf_counter() - start
+        parts.append(history)
+        total += todo
+        drop = therm if rel_error is None else max(therm, total // 10)
+        out = summarize(History.concat(parts).drop(min(drop, total - 4)), shape, beta)
+        precise = _precise_enough(out, total - drop, rel_error or DEFAULT_REL_ERROR)
+        if rel_error is None or precise or total >= (max_steps or total):
+            break
+        todo = min(total, max_steps - total)
     n_lf = dynamics.n_leapfrog
     out.update({"sampler": "l2hmc" if dynamics.has_networks else "hmc", "beta": beta,
                 "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": n_lf, "chains": chains,
-                "steps": steps, "therm": therm, "wall_seconds": seconds,
-                "trajectories_per_second": steps / seconds,
+                "steps": total, "therm": min(drop, total - 4), "wall_seconds": seconds,
+                "tau_int_precise": precise, "trajectories_per_second": total / seconds,
                 "nlf_tau_int_charge_int": n_lf * out["tau_int_charge_int"],
-                "tau_int_seconds_charge_int": out["tau_int_charge_int"] * seconds / steps})
+                "tau_int_seconds_charge_int": out["tau_int_charge_int"] * seconds / total})
     return out
+
+
+DEFAULT_REL_ERROR = 0.2
+MIN_LENGTH_IN_TAU = 30   # below this the Gamma-method error of tau_int is itself unreliable
+
+
+def _precise_enough(summary: dict, length: int, rel_error: float) -> bool:
+    tau, err = summary["tau_int_charge_int"], summary["tau_int_charge_int_err"]
+    if not np.isfinite(tau):
+        return False
+    return err < rel_error * tau and length >= MIN_LENGTH_IN_TAU * tau
 
 
 # -- long chains to HDF5 ---------------------------------------------------------------------

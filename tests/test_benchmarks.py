@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from l2hmc_tf import config
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
@@ -48,14 +50,17 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     out = tmp_path / "tau.json"
     done = subprocess.run([sys.executable, "benchmarks/tau_int.py", "--quick", "--betas", "1.5",
-                           "--runs", str(tmp_path / "runs"), "--json", str(out)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=900)
+                           "2", "--finetune", "--runs", str(tmp_path / "runs"), "--json",
+                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
-    assert len(rows) == 1 and TAU_KEYS <= set(rows[0])
-    assert rows[0]["lattice"] == "8x8" and rows[0]["beta"] == 1.5
+    assert len(rows) == 2 and all(TAU_KEYS <= set(r) for r in rows)
+    assert rows[0]["lattice"] == "8x8" and [r["beta"] for r in rows] == [1.5, 2.0]
     assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
+    finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
+    assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
     volume = tmp_path / "v.json"
     done = subprocess.run([sys.executable, "benchmarks/volume_transfer.py", "--run",
                            str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",

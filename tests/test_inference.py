@@ -199,3 +199,22 @@ def test_compare_table_and_plots(trained_run, tmp_path):
     missing = subprocess.run([sys.executable, "bin/compare.py", str(tmp_path)], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "summary.json" in missing.stderr
+
+
+def test_evaluate_extends_chains_until_tau_int_is_precise():
+    from l2hmc_tf import inference
+    from l2hmc_tf.dynamics import hmc
+
+    sampler = hmc((8, 8), 4, 0.2)
+    out = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5, rel_error=0.15,
+                             max_steps=5000)
+    assert out["tau_int_precise"]
+    assert out["tau_int_charge_int_err"] < 0.15 * out["tau_int_charge_int"]
+    n_chunks = np.log2(out["steps"] / 20)
+    assert n_chunks >= 1 and n_chunks == int(n_chunks)          # lengths 20, 40, 80, ...
+    assert out["steps"] - out["therm"] >= inference.MIN_LENGTH_IN_TAU * out["tau_int_charge_int"]
+    capped = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5,
+                                rel_error=1e-3, max_steps=50)
+    assert capped["steps"] == 50 and not capped["tau_int_precise"]
+    fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5)
+    assert fixed["steps"] == 30 and fixed["therm"] == 2
