@@ -2,13 +2,20 @@
 
     python benchmarks/report.py [--throughput F] [--tau-int F] [--volume F] [--scaling F]
         [--out docs/results.md]
+
+Also draws N_LF * tau_int against beta with the reference paper's values (docs/tau_int.png),
+embeds the in-trajectory traces tau_int.py saved, and checks each target of issue 7.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from l2hmc_tf import plots  # noqa: E402
 
 RESULTS = Path("benchmarks/results")
 # physics.md section 7: the reference code's N_LF * tau_int(Q_Z) on 16x16.
@@ -50,13 +57,14 @@ def throughput_section(data) -> list[str]:
         ""]
 
 
-def tau_section(rows, meta=None) -> list[str]:
+def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
     lines = ["## tau_int(Q_Z): trained L2HMC against HMC", ""]
     if not rows:
         return lines + ["not measured yet: `python benchmarks/tau_int.py --betas 4 5`", ""]
     lines += ["| beta | lattice | N_LF | tau HMC | tau L2HMC | N_LF*tau HMC | N_LF*tau L2HMC | "
-              "paper HMC | paper L2HMC | gain per second | accept L2HMC | train s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "paper HMC | paper L2HMC | gain per second | accept L2HMC | trajectories HMC / "
+              "L2HMC | train s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         paper = PAPER.get(float(r["beta"]), ("-", "-")) if r["lattice"] == "16x16" else ("-",) * 2
         per_s = r["tau_int_seconds_hmc"] / r["tau_int_seconds_l2hmc"]
@@ -65,8 +73,64 @@ def tau_section(rows, meta=None) -> list[str]:
             f"{_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | "
             f"{_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} | {r['nlf_tau_int_hmc']:.1f} | "
             f"{r['nlf_tau_int_l2hmc']:.1f} | {paper[0]} | {paper[1]} | {per_s:.2f}x | "
-            f"{r['accept_l2hmc']:.3f} | {r['train_seconds']:.0f} |")
-    return lines + [""] + _command(meta)
+            f"{r['accept_l2hmc']:.3f} | {r.get('steps_hmc', '-')} / "
+            f"{r.get('steps_l2hmc', '-')} | {r['train_seconds']:.0f} |")
+    return lines + [""] + _command(meta) + _figures(rows, out_dir, results_dir)
+
+
+def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
+    """N_LF * tau_int against beta (with the paper's values) and the saved traces."""
+    ours = [{"sampler": f"{name.upper()} {r['lattice']}", "beta": r["beta"],
+             "n_leapfrog": r["n_leapfrog"], "tau_int_charge_int": r[f"tau_int_{name}"],
+             "tau_int_charge_int_err": r[f"tau_int_{name}_err"]}
+            for r in rows for name in ("hmc", "l2hmc")]
+    lines = []
+    if ours:
+        reference = {f"paper {name} 16x16": {b: v[i] for b, v in PAPER.items()}
+                     for i, name in enumerate(("HMC", "L2HMC"))}
+        plots.tau_vs_beta(ours, out_dir / "tau_int.png", per_leapfrog=True, reference=reference)
+        lines += ["![N_LF tau_int against beta](tau_int.png)", ""]
+    for png in sorted(results_dir.glob("trace-*.png")):
+        link = Path(os.path.relpath(png, out_dir)).as_posix()
+        lines += [f"In-trajectory trace of the trained model ({png.stem[6:]}; the paper's "
+                  "figures 6, 7):", "", f"![trace]({link})", ""]
+    return lines
+
+
+def _target(label: str, value, goal: float, at_most: bool = False) -> str:
+    if value is None:
+        return f"| {label} | not measured | - |"
+    met = value <= goal if at_most else value >= goal
+    return f"| {label} | {value:.3g} | {'met' if met else 'not met'} |"
+
+
+def targets_section(throughput, tau_rows, volume) -> list[str]:
+    """Every target of issue 7 against what the JSON files hold."""
+    def row(rows, **match):
+        return next((r for r in rows or [] if all(r.get(k) == v for k, v in match.items())), {})
+
+    big = row((throughput or {}).get("rows"), lattice="16x16", chains=1024)
+    lines = ["## Targets (issue 7)", "", "| target | measured | |", "|---|---|---|",
+             _target("HMC / numpy HMC, 16x16, 1024 chains (>= 2)",
+                     big.get("speedup_vs_numpy"), 2),
+             _target("HMC / TFP HMC, 16x16, 1024 chains (>= 1.5)", big.get("speedup_vs_tfp"), 1.5),
+             _target("training step FLOP/s / matmul (>= 0.3)",
+                     big.get("train_step_fraction_of_matmul"), 0.3)]
+    for beta, goal in ((4.0, 34), (5.0, 62), (6.0, 65)):
+        r = row(tau_rows, beta=beta, lattice="16x16")
+        lines.append(_target(f"N_LF tau_int L2HMC, beta {beta:g}, 16x16 (<= {goal})",
+                             r.get("nlf_tau_int_l2hmc"), goal, at_most=True))
+    r = row(tau_rows, beta=4.0, lattice="16x16")
+    seconds = (r["tau_int_seconds_hmc"] / r["tau_int_seconds_l2hmc"]) if r else None
+    lines.append(_target("tau_int per wall second, HMC / L2HMC, beta 4 (>= 10)", seconds, 10))
+    transfers = [r for r in (volume or {}).get("rows", []) if r["trained_on"] != r["lattice"]]
+    for size in ("16x16", "32x32"):
+        r = row(transfers, lattice=size)
+        lines += [_target(f"volume transfer to {size}: acceptance (>= 0.6)",
+                          r.get("accept_l2hmc"), 0.6),
+                  _target(f"volume transfer to {size}: tau_int gain (>= 5)",
+                          r.get("tau_int_gain"), 5)]
+    return lines + [""]
 
 
 def volume_section(data) -> list[str]:
@@ -78,7 +142,8 @@ def volume_section(data) -> list[str]:
     for r in data["rows"]:
         lines.append(f"| {r['lattice']} | {r['trained_on']} | {r['accept_l2hmc']:.3f} | "
                      f"{r['accept_hmc']:.3f} | {_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} "
-                     f"| {_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | {r['tau_int_gain']:.2f}x |")
+                     f"| {_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | "
+                     f"{r['tau_int_gain']:.2f}x |")
     return lines + [""] + _command(data["machine"])
 
 
@@ -107,13 +172,16 @@ def main(argv=None) -> int:
     lines = ["# Results", "", "Generated by `python benchmarks/report.py` from the JSON files "
              "in `benchmarks/results/`; every ratio compares measurements taken in the same "
              "run on the same machine. Paper values: physics.md section 7 (16x16).", ""]
-    lines += throughput_section(_load(args.throughput))
-    lines += tau_section(_load(args.tau_int),
-                         _load(Path(args.tau_int).with_suffix(".machine.json")))
-    lines += volume_section(_load(args.volume))
-    lines += scaling_section(_load(args.scaling))
+    throughput, tau_rows, volume = (_load(f) for f in (args.throughput, args.tau_int,
+                                                        args.volume))
+    lines += targets_section(throughput, tau_rows, volume)
+    lines += throughput_section(throughput)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    lines += tau_section(tau_rows, _load(Path(args.tau_int).with_suffix(".machine.json")),
+                         out.parent, Path(args.tau_int).parent)
+    lines += volume_section(volume)
+    lines += scaling_section(_load(args.scaling))
     out.write_text("\n".join(lines))
     print(f"wrote {out}")
     return 0

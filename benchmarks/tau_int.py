@@ -29,8 +29,9 @@ from common import machine, measure_pair, write_json  # noqa: E402
 
 from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
 
-import_tensorflow()
-from l2hmc_tf import atomic, checkpoints, config, training  # noqa: E402
+tf = import_tensorflow()
+from l2hmc_tf import atomic, checkpoints, config, inference, lattice, plots, training  # noqa: E402
+from l2hmc_tf.dynamics import Sampler, hmc  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
 
 
@@ -50,6 +51,15 @@ def trained_model(run_dir: Path, cfg: config.Config):
     checkpoints.save_model(run_dir, trainer.dynamics)
     atomic.write_json(summary, {"train_seconds": seconds, "steps": trainer.step})
     return trainer.dynamics, seconds
+
+
+def save_trace(model, hmc_step_size: float, beta: float, shape, path: Path) -> None:
+    """The paper's figures 6, 7 for this model: 16 chains thermalised by HMC, one trajectory."""
+    x = lattice.random_start(16, *shape, seed=3)
+    x, _ = inference.sample_chain(Sampler(hmc(shape, model.n_leapfrog, hmc_step_size), seed=3),
+                                  x, beta, 300)
+    v = tf.random.stateless_normal(x.shape, [3, 4], dtype=x.dtype)
+    print(f"wrote {plots.trajectory_trace(model.trace(x, v, beta), path)}")
 
 
 def default_config(beta: float) -> str:
@@ -102,6 +112,8 @@ def main(argv=None) -> int:
                          args.rel_error, args.max_steps)
         r.update(train_seconds=train_seconds, config=cfg_file)
         rows.append(r)
+        save_trace(model, cfg.dynamics.step_size, beta, shape,
+                   Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
         print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
               f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f} ({r['steps_hmc']} traj), L2HMC "
               f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "

@@ -47,15 +47,23 @@ def autocorrelation(series: np.ndarray, path: Path, name: str = "Q_Z") -> Path:
     return _save(fig, path)
 
 
-def tau_vs_beta(rows: list[dict], path: Path) -> Path:
-    """tau_int(Q_Z) with errors against beta, one line per sampler (summary.json rows)."""
+def tau_vs_beta(rows: list[dict], path: Path, per_leapfrog: bool = False,
+                reference: dict[str, dict[float, float]] | None = None) -> Path:
+    """tau_int(Q_Z) with errors against beta, one line per sampler (summary.json rows).
+    per_leapfrog plots N_LF * tau_int (cost in force evaluations, comparable across N_LF);
+    reference adds published values, {label: {beta: value}}, as dashed lines."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for sampler in sorted({r["sampler"] for r in rows}):
-        pts = sorted((r["beta"], r["tau_int_charge_int"], r["tau_int_charge_int_err"])
+        pts = sorted((r["beta"], r["tau_int_charge_int"], r["tau_int_charge_int_err"],
+                      r["n_leapfrog"] if per_leapfrog else 1)
                      for r in rows if r["sampler"] == sampler)
-        b, tau, err = (np.array(v) for v in zip(*pts))
-        ax.errorbar(b, tau, err, marker="o", capsize=3, label=sampler)
-    ax.set(xlabel="$\\beta$", ylabel="$\\tau_{int}(Q_Z)$", yscale="log")
+        b, tau, err, scale = (np.array(v) for v in zip(*pts))
+        ax.errorbar(b, scale * tau, scale * err, marker="o", capsize=3, label=sampler)
+    for label, values in (reference or {}).items():
+        b = sorted(values)
+        ax.plot(b, [values[k] for k in b], ls="--", marker="x", label=label)
+    ylabel = "$N_{LF}\\,\\tau_{int}(Q_Z)$" if per_leapfrog else "$\\tau_{int}(Q_Z)$"
+    ax.set(xlabel="$\\beta$", ylabel=ylabel, yscale="log")
     ax.legend()
     return _save(fig, path)
 

@@ -73,9 +73,12 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     report = tmp_path / "results.md"
     done = subprocess.run([sys.executable, "benchmarks/report.py", "--tau-int", str(out),
                            "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
-                           "--scaling", str(tmp_path / "none.json"), "--out", str(report)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+                           "--scaling", str(tmp_path / "none.json"), "--out", str(report)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
     assert "| 1.5 | 8x8 |" in text and "12x12" in text and "not measured" in text
+    assert "## Targets" in text and "](tau_int.png)" in text
+    assert (tmp_path / "tau_int.png").is_file()
+    assert "](trace-b1.5-8x8.png)" in text and (tmp_path / "trace-b2-8x8.png").is_file()
 
