@@ -76,9 +76,13 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
 
     therm = steps // 10
     samplers = {"l2hmc": model, "hmc": hmc(shape, model.n_leapfrog, hmc_step_size)}
+    def progress(name):
+        return lambda n, r: print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, "
+                                  f"tau_int {r['tau_int_charge_int']:.1f} ± "
+                                  f"{r['tau_int_charge_int_err']:.1f}", flush=True)
     results = {name: inference.evaluate(dyn, beta, chains, steps, therm, seed=11,
                                         lattice_shape=shape, rel_error=rel_error,
-                                        max_steps=max_steps)
+                                        max_steps=max_steps, on_chunk=progress(name))
                for name, dyn in samplers.items()}
     row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
            "chains": chains}

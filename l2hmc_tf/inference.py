@@ -76,14 +76,15 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
 
 def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: int,
              lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
-             max_steps: int | None = None) -> dict:
+             max_steps: int | None = None, on_chunk=None) -> dict:
     """Sample from a hot start, drop `therm` steps, and summarise with wall-clock cost.
 
     With `rel_error`, the chains keep going (their length doubling, up to `max_steps`) until
     tau_int(Q_Z) is known to that relative error and the chains are at least
     MIN_LENGTH_IN_TAU * tau_int long; the first tenth of the chain (at least `therm` steps)
     is then dropped. `tau_int_precise` in the result says whether the chains meet that
-    target (DEFAULT_REL_ERROR when none is given).
+    target (DEFAULT_REL_ERROR when none is given). on_chunk(steps, summary) is called after
+    every stretch of sampling (progress of long runs).
     """
     import time
 
@@ -101,6 +102,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         drop = therm if rel_error is None else max(therm, total // 10)
         out = summarize(History.concat(parts).drop(min(drop, total - 4)), shape, beta)
         precise = _precise_enough(out, total - drop, rel_error or DEFAULT_REL_ERROR)
+        if on_chunk:
+            on_chunk(total, out)
         if rel_error is None or precise or total >= (max_steps or total):
             break
         todo = min(total, max_steps - total)

@@ -216,5 +216,7 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     capped = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5,
                                 rel_error=1e-3, max_steps=50)
     assert capped["steps"] == 50 and not capped["tau_int_precise"]
-    fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5)
-    assert fixed["steps"] == 30 and fixed["therm"] == 2
+    seen = []
+    fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
+                               on_chunk=lambda n, r: seen.append(n))
+    assert fixed["steps"] == 30 and fixed["therm"] == 2 and seen == [30]
