@@ -33,6 +33,15 @@ def test_throughput_quick(tmp_path):
     assert "HMC/numpy" in stdout and data["machine"]["tensorflow"].startswith("2.21")
 
 
+def test_train_profile_quick(tmp_path):
+    data, stdout = run("benchmarks/train_profile.py", tmp_path / "p.json")
+    first, second = data["rows"]
+    assert first["cost_vs_config"] == 1.0 and second["n_leapfrog"] == 1
+    assert second["cost_vs_config"] == pytest.approx(
+        second["seconds_per_step"] / first["seconds_per_step"])
+    assert all(r["training_hours"] > 0 for r in data["rows"]) and "ms/step" in stdout
+
+
 def test_horovod_scaling_quick(tmp_path):
     data, _ = run("benchmarks/horovod_scaling.py", tmp_path / "s.json")
     assert data["steps_per_s_1rank_2threads"] > 0 and data["steps_per_s_2ranks_1thread"] > 0
@@ -73,7 +82,8 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     report = tmp_path / "results.md"
     done = subprocess.run([sys.executable, "benchmarks/report.py", "--tau-int", str(out),
                            "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
-                           "--scaling", str(tmp_path / "none.json"), "--out", str(report)],
+                           "--scaling", str(tmp_path / "none.json"), "--train-profile",
+                           str(tmp_path / "none.json"), "--out", str(report)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
