@@ -58,7 +58,8 @@ def table(rows: list[dict]) -> str:
             f"{r['beta']:5.3g} {r['lattice']:>8} | {tau[0]:>15} {tau[1]:>15} "
             f"{cell(r, 'tau_int_ratio', '6.2f')} | {cell(r, 'nlf_tau_int_hmc', '11.1f')} "
             f"{cell(r, 'nlf_tau_int_l2hmc', '10.1f')} {cell(r, 'nlf_tau_int_ratio', '6.2f')} | "
-            f"{cell(r, 'tau_int_seconds_hmc', '13.4f')} {cell(r, 'tau_int_seconds_l2hmc', '12.4f')} "
+            f"{cell(r, 'tau_int_seconds_hmc', '13.4f')} "
+            f"{cell(r, 'tau_int_seconds_l2hmc', '12.4f')} "
             f"{cell(r, 'tau_int_seconds_ratio', '6.2f')}")
     return "\n".join(lines)
 

@@ -187,8 +187,8 @@ class Dynamics(keras.Model):
         self.lattice_shape = check_shape(*lattice_shape, even=network is not None)
         self.n_leapfrog = int(n_leapfrog)
         self.network_config = network
-        make = (lambda name: UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
-                                           name=name))
+        def make(name):
+            return UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy, name=name)
         shared = None
         if network is not None and share_networks:
             shared = (make("v_net"), make("x_net_b"), make("x_net_c"))

@@ -150,8 +150,8 @@ class Trainer:
 
     def step_sizes(self) -> dict[str, float]:
         layers = self.dynamics.leapfrog_layers
-        return {"eps_x": float(np.mean([float(l.eps_x) for l in layers])),
-                "eps_v": float(np.mean([float(l.eps_v) for l in layers]))}
+        return {"eps_x": float(np.mean([float(layer.eps_x) for layer in layers])),
+                "eps_v": float(np.mean([float(layer.eps_v) for layer in layers]))}
 
     # -- state ----------------------------------------------------------------------------
     def state(self) -> checkpoints.TrainState:
