@@ -67,10 +67,13 @@ def write_json(path: Path, data) -> None:
 
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
-                 steps: int, rel_error: float | None = None, max_steps: int | None = None) -> dict:
+                 steps: int, rel_error: float | None = None, max_steps: int | None = None,
+                 hmc_max_steps: int | None = None) -> dict:
     """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
-    (inference.evaluate), so a slowly mixing HMC gets the longer chains it needs."""
+    (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
+    cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
+    chains it needs."""
     from l2hmc_tf import inference
     from l2hmc_tf.dynamics import hmc
 
@@ -80,9 +83,10 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
         return lambda n, r: print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, "
                                   f"tau_int {r['tau_int_charge_int']:.1f} ± "
                                   f"{r['tau_int_charge_int_err']:.1f}", flush=True)
+    caps = {"l2hmc": max_steps, "hmc": hmc_max_steps or max_steps}
     results = {name: inference.evaluate(dyn, beta, chains, steps, therm, seed=11,
                                         lattice_shape=shape, rel_error=rel_error,
-                                        max_steps=max_steps, on_chunk=progress(name))
+                                        max_steps=caps[name], on_chunk=progress(name))
                for name, dyn in samplers.items()}
     row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
            "chains": chains}

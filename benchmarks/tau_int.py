@@ -2,16 +2,17 @@
 
     python benchmarks/tau_int.py --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
-        [--rel-error 0.2] [--max-steps 40000] [--quick] [--json benchmarks/results/tau_int.json]
+        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--quick]
+        [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ when it holds a trained model, else trains one there
 from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
-exists, else configs/beta4.yaml) with annealing.beta_final = beta;
---finetune starts each beta after the first from the previous beta's model
-(training.init_from). Then samples HMC (same N_LF, the config's step size) and L2HMC at
-beta, each until its own tau_int(Q_Z) is known to --rel-error (chains doubling from --steps
-up to --max-steps), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds
-per trajectory (seconds per independent configuration) for both.
+exists, else configs/beta4.yaml) with annealing.beta_final = beta; --finetune starts each
+beta after the first from the previous beta's model (training.init_from). Then samples HMC
+(same N_LF, the config's step size) and L2HMC at beta, each until its own tau_int(Q_Z) is
+known to --rel-error (chains doubling from --steps up to --max-steps, --hmc-max-steps for
+HMC), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds per
+trajectory (seconds per independent configuration) for both.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def main(argv=None) -> int:
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--runs", default="runs/bench")
     p.add_argument("--steps", type=int, default=1000, help="first chain length")
-    p.add_argument("--max-steps", type=int, default=40000)
+    p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
+    p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
     p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
     p.add_argument("--chains", type=int, default=128)
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
@@ -97,8 +99,9 @@ def main(argv=None) -> int:
         overrides += ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[4]",
                       "training.steps=10", "training.chains=8", "training.lr_warmup_steps=0",
                       "checkpoint.every=1000", "annealing.beta_start=1.0"]
-        args.steps, args.max_steps, args.chains = 30, 60, 8
+        args.steps, args.max_steps, args.hmc_max_steps, args.chains = 30, 60, 60, 8
     rows, runs, previous = [], Path(args.runs), None
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     for beta, cfg_file in zip(args.betas, args.config * len(args.betas)):
         extra = [f"annealing.beta_final={beta}"]
         if args.finetune and previous is not None:
@@ -109,7 +112,7 @@ def main(argv=None) -> int:
         model, train_seconds = trained_model(runs / f"b{beta:g}", cfg)
         previous = runs / f"b{beta:g}"
         r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
-                         args.rel_error, args.max_steps)
+                         args.rel_error, args.max_steps, args.hmc_max_steps)
         r.update(train_seconds=train_seconds, config=cfg_file)
         rows.append(r)
         save_trace(model, cfg.dynamics.step_size, beta, shape,

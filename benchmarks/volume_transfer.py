@@ -1,7 +1,8 @@
 """Volume transfer: a conv model trained on a small lattice samples larger ones unchanged.
 
     python benchmarks/volume_transfer.py --run RUN_DIR [--sizes 16 32] [--beta B]
-        [--steps 1000] [--max-steps 20000] [--rel-error 0.2] [--chains 64]
+        [--steps 1000] [--max-steps 8000] [--hmc-max-steps 64000] [--rel-error 0.2]
+        [--chains 64]
         [--json benchmarks/results/volume.json]
 
 For each size: acceptance and tau_int(Q_Z) of the trained model and of HMC (same N_LF and
@@ -31,7 +32,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[16, 32])
     p.add_argument("--beta", type=float, default=None, help="default: the run's beta_final")
     p.add_argument("--steps", type=int, default=1000, help="first chain length")
-    p.add_argument("--max-steps", type=int, default=20000)
+    p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
+    p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
     p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
     p.add_argument("--chains", type=int, default=64)
     p.add_argument("--json", default="benchmarks/results/volume.json")
@@ -41,7 +43,7 @@ def main(argv=None) -> int:
     rows = []
     for L in [cfg.lattice.size[0], *args.sizes]:
         row = measure_pair(model, cfg.dynamics.step_size, beta, (L, L), args.chains, args.steps,
-                           args.rel_error, args.max_steps)
+                           args.rel_error, args.max_steps, args.hmc_max_steps)
         row["trained_on"] = f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
         rows.append(row)
         print(f"{row['lattice']:>6} (trained on {row['trained_on']}): accept L2HMC "
