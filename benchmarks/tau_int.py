@@ -122,7 +122,7 @@ def main(argv=None) -> int:
               f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "
               f"({r['steps_l2hmc']} traj); per second HMC/L2HMC {r['seconds_gain']:.2f}",
               flush=True)
-    write_json(Path(args.json), rows)
+        write_json(Path(args.json), rows)    # after every beta: a later failure loses nothing
     write_json(Path(args.json).with_suffix(".machine.json"), machine())
     return 0
 
