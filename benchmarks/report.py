@@ -143,13 +143,13 @@ def volume_section(data) -> list[str]:
     lines = ["## Volume transfer (conv model, no retraining)", ""]
     if not data:
         return lines + ["not measured yet: `python benchmarks/volume_transfer.py --run RUN`", ""]
-    lines += ["| lattice | trained on | accept L2HMC | accept HMC | tau L2HMC | tau HMC | gain |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["| lattice | trained on | accept L2HMC | accept HMC | tau L2HMC | tau HMC | gain | "
+              "trajectories HMC / L2HMC |", "|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         lines.append(f"| {r['lattice']} | {r['trained_on']} | {r['accept_l2hmc']:.3f} | "
                      f"{r['accept_hmc']:.3f} | {_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} "
                      f"| {_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | "
-                     f"{r['tau_int_gain']:.2f}x |")
+                     f"{r['tau_int_gain']:.2f}x | {_steps(r, 'hmc')} / {_steps(r, 'l2hmc')} |")
     return lines + [""] + _command(data["machine"])
 
 
