@@ -1,7 +1,7 @@
 """Training-step cost of recipe variants, to size a config for a time budget.
 
     python benchmarks/train_profile.py [--config configs/beta4.yaml] [--calls 10]
-        [--variant NAME:KEY=VALUE[,KEY=VALUE...]]... [--quick]
+        [--variant 'NAME:KEY=VALUE[;KEY=VALUE...]']... [--quick]
         [--json benchmarks/results/train_profile.json]
 
 Each variant is the config with a few keys changed (network size, chains, N_LF, shared
@@ -25,21 +25,22 @@ import_tensorflow()
 from l2hmc_tf import config, training  # noqa: E402
 
 DEFAULT_VARIANTS = ["config:", "units 8,8:network.units=[8,8]",
-                    "units 32,32:network.units=[32,32]", "chains 64:training.chains=64",
+                    "units 32,32:network.units=[32,32]", "N_LF 4, 256 chains:"
+                    "dynamics.n_leapfrog=4;training.chains=256", "chains 64:training.chains=64",
                     "chains 256:training.chains=256", "N_LF 4:dynamics.n_leapfrog=4",
                     "N_LF 12:dynamics.n_leapfrog=12", "shared nets:dynamics.share_networks=true"]
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
     name, _, keys = text.partition(":")
-    return name, [k for k in keys.split(",") if k]
+    return name, [k for k in keys.split(";") if k]     # ";": values may hold commas
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default="configs/beta4.yaml")
     p.add_argument("--variant", dest="variants", action="append", default=None,
-                   help="NAME:KEY=VALUE,... (repeatable; the first is the reference)")
+                   help="NAME:KEY=VALUE;... (repeatable; the first is the reference)")
     p.add_argument("--calls", type=int, default=10, help="timed steps per repeat")
     p.add_argument("--quick", action="store_true", help="tiny lattice and two variants (CI)")
     p.add_argument("--json", default="benchmarks/results/train_profile.json")
