@@ -38,44 +38,51 @@ def _fmt(value, err=None, spec=".2f"):
     return f"{text} ± {format(err, spec)}" if err is not None else text
 
 
+def _table(columns: list[str], rows: list[list]) -> list[str]:
+    """A markdown table from its column names and rows of cells."""
+    def line(cells):
+        return "| " + " | ".join(str(c) for c in cells) + " |"
+    return [line(columns), "|---" * len(columns) + "|", *(line(r) for r in rows), ""]
+
+
+def _not_measured(title: str, command: str) -> list[str]:
+    return [title, "", f"not measured yet: `{command}`", ""]
+
+
 def throughput_section(data) -> list[str]:
-    lines = ["## Throughput (trajectories per second, ratios in one run)", ""]
+    title = "## Throughput (trajectories per second, ratios in one run)"
     if not data:
-        return lines + ["not measured yet: `python benchmarks/throughput.py`", ""]
-    lines += ["| lattice | chains | HMC | HMC XLA | numpy HMC | TFP HMC | HMC/numpy | HMC/TFP "
-              "| L2HMC transition cost | train step cost | train FLOP/s vs matmul |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in data["rows"]:
-        lines.append(
-            f"| {r['lattice']} | {r['chains']} | {r['hmc_tf']:.1f} | {r['hmc_tf_xla']:.1f} | "
-            f"{r['hmc_numpy']:.1f} | {r['hmc_tfp']:.1f} | {r['speedup_vs_numpy']:.2f} | "
-            f"{r['speedup_vs_tfp']:.2f} | {r['l2hmc_transition_cost_vs_hmc']:.1f}x | "
-            f"{r['l2hmc_train_step_cost_vs_hmc']:.1f}x | "
-            f"{r['train_step_fraction_of_matmul']:.1%} |")
-    return lines + [""] + _command(data["machine"]) + [
-        f"Machine: `{json.dumps({k: v for k, v in data['machine'].items() if k != 'command'})}`",
-        ""]
+        return _not_measured(title, "python benchmarks/throughput.py")
+    columns = ["lattice", "chains", "HMC", "HMC XLA", "numpy HMC", "TFP HMC", "HMC/numpy",
+               "HMC/TFP", "L2HMC transition cost", "train step cost", "train FLOP/s vs matmul"]
+    rows = [[r["lattice"], r["chains"], f"{r['hmc_tf']:.1f}", f"{r['hmc_tf_xla']:.1f}",
+             f"{r['hmc_numpy']:.1f}", f"{r['hmc_tfp']:.1f}", f"{r['speedup_vs_numpy']:.2f}",
+             f"{r['speedup_vs_tfp']:.2f}", f"{r['l2hmc_transition_cost_vs_hmc']:.1f}x",
+             f"{r['l2hmc_train_step_cost_vs_hmc']:.1f}x",
+             f"{r['train_step_fraction_of_matmul']:.1%}"] for r in data["rows"]]
+    hardware = {k: v for k, v in data["machine"].items() if k != "command"}
+    return [title, "", *_table(columns, rows), *_command(data["machine"]),
+            f"Machine: `{json.dumps(hardware)}`", ""]
 
 
 def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
-    lines = ["## tau_int(Q_Z): trained L2HMC against HMC", ""]
+    title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
-        return lines + ["not measured yet: `python benchmarks/tau_int.py --betas 4 5`", ""]
-    lines += ["| beta | lattice | N_LF | tau HMC | tau L2HMC | N_LF*tau HMC | N_LF*tau L2HMC | "
-              "paper HMC | paper L2HMC | gain per second | accept L2HMC | trajectories HMC / "
-              "L2HMC | train s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        return _not_measured(title, "python benchmarks/tau_int.py --betas 4 5")
+    columns = ["beta", "lattice", "N_LF", "tau HMC", "tau L2HMC", "N_LF*tau HMC",
+               "N_LF*tau L2HMC", "paper HMC", "paper L2HMC", "gain per second", "accept L2HMC",
+               "trajectories HMC / L2HMC", "train s"]
+    cells = []
     for r in rows:
         paper = PAPER.get(float(r["beta"]), ("-", "-")) if r["lattice"] == "16x16" else ("-",) * 2
-        per_s = r["tau_int_seconds_hmc"] / r["tau_int_seconds_l2hmc"]
-        lines.append(
-            f"| {r['beta']:g} | {r['lattice']} | {r['n_leapfrog']} | "
-            f"{_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | "
-            f"{_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} | {r['nlf_tau_int_hmc']:.1f} | "
-            f"{r['nlf_tau_int_l2hmc']:.1f} | {paper[0]} | {paper[1]} | {per_s:.2f}x | "
-            f"{r['accept_l2hmc']:.3f} | {_steps(r, 'hmc')} / {_steps(r, 'l2hmc')} | "
-            f"{r['train_seconds']:.0f} |")
-    return lines + [""] + _command(meta) + _figures(rows, out_dir, results_dir)
+        cells.append([f"{r['beta']:g}", r["lattice"], r["n_leapfrog"],
+                      _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]),
+                      _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
+                      f"{r['nlf_tau_int_hmc']:.1f}", f"{r['nlf_tau_int_l2hmc']:.1f}", *paper,
+                      f"{r['seconds_gain']:.2f}x", f"{r['accept_l2hmc']:.3f}",
+                      f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}", f"{r['train_seconds']:.0f}"])
+    return ([title, "", *_table(columns, cells), *_command(meta)]
+            + _figures(rows, out_dir, results_dir))
 
 
 def _steps(row, name) -> str:
@@ -103,11 +110,11 @@ def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
     return lines
 
 
-def _target(label: str, value, goal: float, at_most: bool = False) -> str:
+def _target(label: str, value, goal: float, at_most: bool = False) -> list:
     if value is None:
-        return f"| {label} | not measured | - |"
+        return [label, "not measured", "-"]
     met = value <= goal if at_most else value >= goal
-    return f"| {label} | {value:.3g} | {'met' if met else 'not met'} |"
+    return [label, f"{value:.3g}", "met" if met else "not met"]
 
 
 def targets_section(throughput, tau_rows, volume) -> list[str]:
@@ -116,62 +123,60 @@ def targets_section(throughput, tau_rows, volume) -> list[str]:
         return next((r for r in rows or [] if all(r.get(k) == v for k, v in match.items())), {})
 
     big = row((throughput or {}).get("rows"), lattice="16x16", chains=1024)
-    lines = ["## Targets (issue 7)", "", "| target | measured | |", "|---|---|---|",
-             _target("HMC / numpy HMC, 16x16, 1024 chains (>= 2)",
-                     big.get("speedup_vs_numpy"), 2),
-             _target("HMC / TFP HMC, 16x16, 1024 chains (>= 1.5)", big.get("speedup_vs_tfp"), 1.5),
-             _target("training step FLOP/s / matmul (>= 0.3)",
-                     big.get("train_step_fraction_of_matmul"), 0.3)]
+    targets = [_target("HMC / numpy HMC, 16x16, 1024 chains (>= 2)",
+                       big.get("speedup_vs_numpy"), 2),
+               _target("HMC / TFP HMC, 16x16, 1024 chains (>= 1.5)",
+                       big.get("speedup_vs_tfp"), 1.5),
+               _target("training step FLOP/s / matmul (>= 0.3)",
+                       big.get("train_step_fraction_of_matmul"), 0.3)]
     for beta, goal in ((4.0, 34), (5.0, 62), (6.0, 65)):
         r = row(tau_rows, beta=beta, lattice="16x16")
-        lines.append(_target(f"N_LF tau_int L2HMC, beta {beta:g}, 16x16 (<= {goal})",
-                             r.get("nlf_tau_int_l2hmc"), goal, at_most=True))
+        targets.append(_target(f"N_LF tau_int L2HMC, beta {beta:g}, 16x16 (<= {goal})",
+                               r.get("nlf_tau_int_l2hmc"), goal, at_most=True))
     r = row(tau_rows, beta=4.0, lattice="16x16")
-    seconds = (r["tau_int_seconds_hmc"] / r["tau_int_seconds_l2hmc"]) if r else None
-    lines.append(_target("tau_int per wall second, HMC / L2HMC, beta 4 (>= 10)", seconds, 10))
+    targets.append(_target("tau_int per wall second, HMC / L2HMC, beta 4 (>= 10)",
+                           r.get("seconds_gain"), 10))
     transfers = [r for r in (volume or {}).get("rows", []) if r["trained_on"] != r["lattice"]]
     for size in ("16x16", "32x32"):
         r = row(transfers, lattice=size)
-        lines += [_target(f"volume transfer to {size}: acceptance (>= 0.6)",
-                          r.get("accept_l2hmc"), 0.6),
-                  _target(f"volume transfer to {size}: tau_int gain (>= 5)",
-                          r.get("tau_int_gain"), 5)]
-    return lines + [""]
+        targets += [_target(f"volume transfer to {size}: acceptance (>= 0.6)",
+                            r.get("accept_l2hmc"), 0.6),
+                    _target(f"volume transfer to {size}: tau_int gain (>= 5)",
+                            r.get("tau_int_gain"), 5)]
+    return ["## Targets (issue 7)", "", *_table(["target", "measured", ""], targets)]
 
 
 def volume_section(data) -> list[str]:
-    lines = ["## Volume transfer (conv model, no retraining)", ""]
+    title = "## Volume transfer (conv model, no retraining)"
     if not data:
-        return lines + ["not measured yet: `python benchmarks/volume_transfer.py --run RUN`", ""]
-    lines += ["| lattice | trained on | accept L2HMC | accept HMC | tau L2HMC | tau HMC | gain | "
-              "trajectories HMC / L2HMC |", "|---|---|---|---|---|---|---|---|"]
-    for r in data["rows"]:
-        lines.append(f"| {r['lattice']} | {r['trained_on']} | {r['accept_l2hmc']:.3f} | "
-                     f"{r['accept_hmc']:.3f} | {_fmt(r['tau_int_l2hmc'], r['tau_int_l2hmc_err'])} "
-                     f"| {_fmt(r['tau_int_hmc'], r['tau_int_hmc_err'])} | "
-                     f"{r['tau_int_gain']:.2f}x | {_steps(r, 'hmc')} / {_steps(r, 'l2hmc')} |")
-    return lines + [""] + _command(data["machine"])
+        return _not_measured(title, "python benchmarks/volume_transfer.py --run RUN")
+    columns = ["lattice", "trained on", "accept L2HMC", "accept HMC", "tau L2HMC", "tau HMC",
+               "gain", "trajectories HMC / L2HMC"]
+    rows = [[r["lattice"], r["trained_on"], f"{r['accept_l2hmc']:.3f}",
+             f"{r['accept_hmc']:.3f}", _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
+             _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]), f"{r['tau_int_gain']:.2f}x",
+             f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}"] for r in data["rows"]]
+    return [title, "", *_table(columns, rows), *_command(data["machine"])]
 
 
 def profile_section(data) -> list[str]:
-    lines = ["## Training recipe profile (seconds per training step)", ""]
+    title = "## Training recipe profile (seconds per training step)"
     if not data:
-        return lines + ["not measured yet: `python benchmarks/train_profile.py`", ""]
-    lines += [f"Variants of `{data['config']}`, each measured in the same run:", "",
-              "| variant | lattice | chains | N_LF | units | ms/step | cost vs config | "
-              "hours for the config's steps |", "|---|---|---|---|---|---|---|---|"]
-    for r in data["rows"]:
-        lines.append(f"| {r['variant']} | {r['lattice']} | {r['chains']} | {r['n_leapfrog']} | "
-                     f"{r['units']} | {1000 * r['seconds_per_step']:.0f} | "
-                     f"{r['cost_vs_config']:.2f}x | {r['training_hours']:.2f} |")
-    return lines + [""] + _command(data["machine"])
+        return _not_measured(title, "python benchmarks/train_profile.py")
+    columns = ["variant", "lattice", "chains", "N_LF", "units", "ms/step", "cost vs config",
+               "hours for the config's steps"]
+    rows = [[r["variant"], r["lattice"], r["chains"], r["n_leapfrog"], r["units"],
+             f"{1000 * r['seconds_per_step']:.0f}", f"{r['cost_vs_config']:.2f}x",
+             f"{r['training_hours']:.2f}"] for r in data["rows"]]
+    return [title, "", f"Variants of `{data['config']}`, each measured in the same run:", "",
+            *_table(columns, rows), *_command(data["machine"])]
 
 
 def scaling_section(data) -> list[str]:
-    lines = ["## Horovod weak scaling on this machine", ""]
+    title = "## Horovod weak scaling on this machine"
     if not data:
-        return lines + ["not measured yet: `python benchmarks/horovod_scaling.py`", ""]
-    return lines + [
+        return _not_measured(title, "python benchmarks/horovod_scaling.py")
+    return [title, "",
         f"- 1 rank x 2 threads: {data['steps_per_s_1rank_2threads']:.2f} training steps/s",
         f"- 2 ranks x 1 thread: {data['steps_per_s_2ranks_1thread']:.2f} steps/s "
         f"(weak-scaling efficiency {data['weak_scaling_efficiency']:.2f}, chains/s ratio "
