@@ -5,6 +5,7 @@ import json
 import math
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -52,7 +53,6 @@ def numpy_hmc_step(x, beta, eps, n_lf, rng):
 
 def machine() -> dict:
     import tensorflow as tf
-    import sys
     return {"command": "python " + " ".join(sys.argv), "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "tensorflow": tf.__version__, "numpy": np.__version__,

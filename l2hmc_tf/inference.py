@@ -99,8 +99,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         seconds += time.perf_counter() - start
         parts.append(history)
         total += todo
-        drop = therm if rel_error is None else max(therm, total // 10)
-        out = summarize(History.concat(parts).drop(min(drop, total - 4)), shape, beta)
+        drop = min(therm if rel_error is None else max(therm, total // 10), total - 4)
+        out = summarize(History.concat(parts).drop(drop), shape, beta)
         precise = _precise_enough(out, total - drop, rel_error or DEFAULT_REL_ERROR)
         if on_chunk:
             on_chunk(total, out)
@@ -110,7 +110,7 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
     n_lf = dynamics.n_leapfrog
     out.update({"sampler": "l2hmc" if dynamics.has_networks else "hmc", "beta": beta,
                 "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": n_lf, "chains": chains,
-                "steps": total, "therm": min(drop, total - 4), "wall_seconds": seconds,
+                "steps": total, "therm": drop, "wall_seconds": seconds,
                 "tau_int_precise": precise, "trajectories_per_second": total / seconds,
                 "nlf_tau_int_charge_int": n_lf * out["tau_int_charge_int"],
                 "tau_int_seconds_charge_int": out["tau_int_charge_int"] * seconds / total})
