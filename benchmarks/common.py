@@ -17,15 +17,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def best_rate(fn, calls: int, repeats: int = 3, warmup: int = 1) -> float:
     """Calls per second: the best of `repeats` timings of `calls` calls, after warm-up.
     The best (not the mean) is the figure least disturbed by other load on shared machines."""
-    for _ in range(warmup):
-        fn()
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
+    return best_rates({"fn": fn}, calls, repeats, warmup)["fn"]
+
+
+def best_rates(fns: dict, calls: int, repeats: int = 3, warmup: int = 1) -> dict:
+    """best_rate of several functions, timed in turn within each repeat, so that a burst of
+    load elsewhere on the machine hits all of them rather than skewing their ratios."""
+    for fn in fns.values():
+        for _ in range(warmup):
             fn()
-        best = min(best, time.perf_counter() - start)
-    return calls / best
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: calls / seconds for name, seconds in best.items()}
 
 
 def numpy_hmc_step(x, beta, eps, n_lf, rng):

@@ -151,15 +151,13 @@ class LeapfrogLayer(keras.layers.Layer):
         x, ld_second = self._x_step(x, v, order[1], forward, eps)
         return x, ld_first + ld_second
 
-    def forward(self, x, v, beta, force, eps_sign=1.0):
+    def forward(self, x, v, beta, force):
         """(a) (b) (c) (d). `force` is dS/dx at the input x; the force at the output x is
-        returned for the next layer, so a trajectory of N layers evaluates it N + 1 times.
-        eps_sign = -1 runs the plain leapfrog backwards (HMC only)."""
-        eps_x, eps_v = eps_sign * self.eps_x, eps_sign * self.eps_v
-        v, ld_a = self._v_step(x, v, force, True, eps_v)
-        x, ld_x = self._x_steps(x, v, True, eps_x)
+        returned for the next layer, so a trajectory of N layers evaluates it N + 1 times."""
+        v, ld_a = self._v_step(x, v, force, True, self.eps_v)
+        x, ld_x = self._x_steps(x, v, True, self.eps_x)
         force = lattice.force(x, beta)
-        v, ld_d = self._v_step(x, v, force, True, eps_v)
+        v, ld_d = self._v_step(x, v, force, True, self.eps_v)
         return x, v, ld_a + ld_x + ld_d, force
 
     def backward(self, x, v, beta, force):
@@ -220,13 +218,13 @@ class Dynamics(keras.Model):
                 "train a conv model to change the lattice size")
         return shape
 
-    def _run(self, x, v, beta, forward: bool, eps_sign=1.0):
+    def _run(self, x, v, beta, forward: bool):
         logdet = tf.zeros_like(x[:, 0, 0, 0])
         force = lattice.force(x, beta)
         layers = self.leapfrog_layers if forward else self.leapfrog_layers[::-1]
         for layer in layers:
             if forward:
-                x, v, ld, force = layer.forward(x, v, beta, force, eps_sign)
+                x, v, ld, force = layer.forward(x, v, beta, force)
             else:
                 x, v, ld, force = layer.backward(x, v, beta, force)
             logdet += ld
@@ -237,17 +235,39 @@ class Dynamics(keras.Model):
 
         With networks, chains are split by direction (one pass each, no wasted work).
         Without networks F_-1 is the leapfrog with step -eps, so HMC runs one pass with
-        signed step sizes; the layer order does not matter there, and XLA can compile it.
+        signed step sizes (see _leapfrog); XLA can compile it.
         """
         beta = tf.cast(beta, self.compute_dtype)
         if not self.has_networks:
-            return self._run(x, v, beta, True, eps_sign=direction[:, None, None, None])
+            return self._leapfrog(x, v, beta, direction)
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
         xs, vs = tf.dynamic_partition(x, part, 2), tf.dynamic_partition(v, part, 2)
         back = self._run_padded(xs[0], vs[0], beta, forward=False)
         fwd = self._run_padded(xs[1], vs[1], beta, forward=True)
         return Proposal(*(tf.dynamic_stitch(index, [b, f]) for b, f in zip(back, fwd)))
+
+    def _leapfrog(self, x, v, beta, direction) -> Proposal:
+        """HMC's trajectory: the layers' forward steps with step sizes signed per chain, in a
+        layout made for CPUs. The two link directions are held as separate [Lt, Lx, batch]
+        tensors, so no step slices or re-stacks the last axis and every tf.roll moves whole
+        rows (a roll along the innermost axis is ~3x slower). The half-kicks between layers
+        are merged, beta is folded into the kicks, and the angles are wrapped once at the end
+        (the force is periodic). Same numbers up to rounding (a test checks), ~2x faster."""
+        swap_batch_and_direction = [3, 1, 2, 0]                # its own inverse
+        drifts = [direction * layer.eps_x for layer in self.leapfrog_layers]
+        halves = [0.5 * beta * direction * layer.eps_v for layer in self.leapfrog_layers]
+        kicks = [halves[0], *(a + b for a, b in zip(halves, halves[1:])), halves[-1]]
+        xs = tf.unstack(tf.transpose(x, swap_batch_and_direction))
+        vs = tf.unstack(tf.transpose(v, swap_batch_and_direction))
+        for kick, drift in zip(kicks, drifts):
+            force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
+            vs = [p - kick * f for p, f in zip(vs, force)]
+            xs = [q + drift * p for q, p in zip(xs, vs)]
+        force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
+        vs = [p - kicks[-1] * f for p, f in zip(vs, force)]
+        x_new, v_new = (tf.transpose(tf.stack(t), swap_batch_and_direction) for t in (xs, vs))
+        return Proposal(lattice.wrap(x_new), v_new, tf.zeros_like(direction))
 
     def _run_padded(self, x, v, beta, forward: bool) -> Proposal:
         """_run on x plus one zero configuration, which is then dropped: oneDNN convolutions

@@ -24,8 +24,15 @@ def wrap(x: tf.Tensor) -> tf.Tensor:
 
 def plaquette_angles(x: tf.Tensor) -> tf.Tensor:
     """x_P(n) = x_0(n) + x_1(n + e0) - x_0(n + e1) - x_1(n), shape [batch, Lt, Lx]."""
-    x0, x1 = x[..., 0], x[..., 1]
-    return x0 + tf.roll(x1, shift=-1, axis=1) - tf.roll(x0, shift=-1, axis=2) - x1
+    return plaquettes_of_components(x[..., 0], x[..., 1])
+
+
+def plaquettes_of_components(x0: tf.Tensor, x1: tf.Tensor, t_axis: int = 1,
+                             x_axis: int = 2) -> tf.Tensor:
+    """plaquette_angles from the two link directions held as separate tensors whose lattice
+    axes are t_axis and x_axis ([batch, Lt, Lx] by default)."""
+    return (x0 + tf.roll(x1, shift=-1, axis=t_axis) - tf.roll(x0, shift=-1, axis=x_axis)
+            - x1)
 
 
 def action(x: tf.Tensor, beta) -> tf.Tensor:
@@ -35,10 +42,16 @@ def action(x: tf.Tensor, beta) -> tf.Tensor:
 
 def force(x: tf.Tensor, beta) -> tf.Tensor:
     """Analytic dS/dx, same shape as x (the test suite checks it against autodiff)."""
-    sin_p = tf.sin(plaquette_angles(x))
-    d0 = sin_p - tf.roll(sin_p, shift=1, axis=2)
-    d1 = tf.roll(sin_p, shift=1, axis=1) - sin_p
-    return beta * tf.stack([d0, d1], axis=-1)
+    return beta * tf.stack(force_per_beta(x[..., 0], x[..., 1]), axis=-1)
+
+
+def force_per_beta(x0: tf.Tensor, x1: tf.Tensor, t_axis: int = 1,
+                   x_axis: int = 2) -> tuple[tf.Tensor, tf.Tensor]:
+    """(dS/dx_0, dS/dx_1) / beta for links held as two tensors (axes as in
+    plaquettes_of_components): the form HMC integrates in, with beta folded into its kicks."""
+    sin_p = tf.sin(plaquettes_of_components(x0, x1, t_axis, x_axis))
+    return (sin_p - tf.roll(sin_p, shift=1, axis=x_axis),
+            tf.roll(sin_p, shift=1, axis=t_axis) - sin_p)
 
 
 def charge_int(x: tf.Tensor) -> tf.Tensor:
