@@ -70,6 +70,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
+    assert rows[1]["init_from"] == finetuned.training.init_from and rows[0]["init_from"] is None
     volume = tmp_path / "v.json"
     done = subprocess.run([sys.executable, "benchmarks/volume_transfer.py", "--run",
                            str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",
@@ -87,7 +88,8 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    assert "| 1.5 | 8x8 |" in text and "12x12" in text and "not measured" in text
+    assert "| 1.5 | 8x8 | b1.5 |" in text and "| 2 | 8x8 | b2 (from b1.5) |" in text
+    assert "12x12" in text and "not measured" in text
     assert "## Targets" in text and "](tau_int.png)" in text
     assert (tmp_path / "tau_int.png").is_file()
     assert "](trace-b1.5-8x8.png)" in text and (tmp_path / "trace-b2-8x8.png").is_file()
