@@ -85,14 +85,22 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
                       f"{r['nlf_tau_int_hmc']:.1f}", f"{r['nlf_tau_int_l2hmc']:.1f}", *paper,
                       f"{r['seconds_gain']:.2f}x", f"{r['accept_l2hmc']:.3f}",
                       f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}", f"{r['train_seconds']:.0f}"])
-    return ([title, "", *_table(columns, cells), *_command(meta)]
+    commands = list(dict.fromkeys(r["command"] for r in rows if "command" in r))
+    lines = (["Commands:", "", *(f"- `{c}`" for c in commands), ""] if commands
+             else _command(meta))
+    legend = ("`model` names the run measured; `(from X)` means its training started from "
+              "X's weights (`training.init_from`), so its `train s` adds to X's. The figure "
+              "and the targets use the best model at each beta.")
+    return ([title, "", legend, "", *_table(columns, cells), *lines]
             + _figures(rows, out_dir, results_dir))
 
 
 def _model(row) -> str:
     """The run that was measured, and the run its training started from (if any)."""
-    run = Path(row.get("run", "-")).name
-    return f"{run} (from {Path(row['init_from']).name})" if row.get("init_from") else run
+    def name(path):
+        return "/".join(Path(path).parts[-2:])
+    run = name(row.get("run", "-"))
+    return f"{run} (from {name(row['init_from'])})" if row.get("init_from") else run
 
 
 def _steps(row, name) -> str:
@@ -101,12 +109,23 @@ def _steps(row, name) -> str:
     return f"{steps} (cap)" if row.get(f"tau_int_precise_{name}") is False else f"{steps}"
 
 
+def best_models(rows) -> dict:
+    """The row with the lowest N_LF * tau_int(L2HMC) for each (beta, lattice)."""
+    best = {}
+    for r in rows or []:
+        key = (float(r["beta"]), r["lattice"])
+        if key not in best or r["nlf_tau_int_l2hmc"] < best[key]["nlf_tau_int_l2hmc"]:
+            best[key] = r
+    return best
+
+
 def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
-    """N_LF * tau_int against beta (with the paper's values) and the saved traces."""
+    """N_LF * tau_int against beta for the best model at each beta (with the paper's
+    values), and the saved traces."""
     ours = [{"sampler": f"{name.upper()} {r['lattice']}", "beta": r["beta"],
              "n_leapfrog": r["n_leapfrog"], "tau_int_charge_int": r[f"tau_int_{name}"],
              "tau_int_charge_int_err": r[f"tau_int_{name}_err"]}
-            for r in rows for name in ("hmc", "l2hmc")]
+            for r in best_models(rows).values() for name in ("hmc", "l2hmc")]
     lines = []
     if ours:
         reference = {f"paper {name} 16x16": {b: v[i] for b, v in PAPER.items()}
@@ -134,8 +153,7 @@ def targets_section(throughput, tau_rows, volume) -> list[str]:
         return next((r for r in rows or [] if all(r.get(k) == v for k, v in match.items())), {})
 
     def best_tau(beta):
-        rows = [r for r in tau_rows or [] if r["beta"] == beta and r["lattice"] == "16x16"]
-        return min(rows, key=lambda r: r["nlf_tau_int_l2hmc"], default={})
+        return best_models(tau_rows).get((beta, "16x16"), {})
 
     big = row((throughput or {}).get("rows"), lattice="16x16", chains=1024)
     targets = [_target("HMC / numpy HMC, 16x16, 1024 chains (>= 2)",

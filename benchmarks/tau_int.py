@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
                          args.rel_error, args.max_steps, args.hmc_max_steps)
         r.update(train_seconds=train_seconds, config=cfg_file, run=str(previous),
-                 init_from=cfg.training.init_from)
+                 init_from=cfg.training.init_from, command=machine()["command"])
         rows.append(r)
         save_trace(model, cfg.dynamics.step_size, beta, shape,
                    Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")

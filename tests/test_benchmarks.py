@@ -88,7 +88,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    assert "| 1.5 | 8x8 | b1.5 |" in text and "| 2 | 8x8 | b2 (from b1.5) |" in text
+    assert "| 1.5 | 8x8 | runs/b1.5 |" in text and "| 2 | 8x8 | runs/b2 (from runs/b1.5) |" in text
     assert "12x12" in text and "not measured" in text
     assert "## Targets" in text and "](tau_int.png)" in text
     assert (tmp_path / "tau_int.png").is_file()
