@@ -54,12 +54,14 @@ def throughput_section(data) -> list[str]:
     if not data:
         return _not_measured(title, "python benchmarks/throughput.py")
     columns = ["lattice", "chains", "HMC", "HMC XLA", "numpy HMC", "TFP HMC", "HMC/numpy",
-               "HMC/TFP", "L2HMC transition cost", "train step cost", "train FLOP/s vs matmul"]
-    rows = [[r["lattice"], r["chains"], f"{r['hmc_tf']:.1f}", f"{r['hmc_tf_xla']:.1f}",
+               "HMC/TFP", "L2HMC transition cost", "train step cost", "train FLOP/s vs matmul",
+               "link state KiB/chain"]
+    rows = [[r["lattice"], r["chains"], f"{r['hmc_tf']:.1f}", f"{r['hmc_tf_xla']:.2g}",
              f"{r['hmc_numpy']:.1f}", f"{r['hmc_tfp']:.1f}", f"{r['speedup_vs_numpy']:.2f}",
              f"{r['speedup_vs_tfp']:.2f}", f"{r['l2hmc_transition_cost_vs_hmc']:.1f}x",
              f"{r['l2hmc_train_step_cost_vs_hmc']:.1f}x",
-             f"{r['train_step_fraction_of_matmul']:.1%}"] for r in data["rows"]]
+             f"{r['train_step_fraction_of_matmul']:.1%}", f"{r['bytes_per_chain'] / 1024:g}"]
+            for r in data["rows"]]
     hardware = {k: v for k, v in data["machine"].items() if k != "command"}
     note = ("HMC runs the leapfrog on the two link directions held apart as [Lt, Lx, batch] "
             "tensors (`Dynamics._leapfrog`). HMC XLA is timed once: on CPU, XLA's sin is ~4x "

@@ -110,10 +110,12 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, few calls (CI)")
     p.add_argument("--grid", nargs="+", default=["8x256", "16x1024", "32x1024", "64x256"],
                    help="L x chains pairs, e.g. 16x1024")
+    p.add_argument("--calls", type=int, default=10,
+                   help="calls per timing (fewer for big lattices: a 64x64 train step takes s)")
     p.add_argument("--json", default="benchmarks/results/throughput.json")
     args = p.parse_args(argv)
     grid = [(8, 64)] if args.quick else [tuple(int(v) for v in g.split("x")) for g in args.grid]
-    calls = 2 if args.quick else 10
+    calls = 2 if args.quick else args.calls
     rows = []
     for L, chains in grid:
         row = {"lattice": f"{L}x{L}", "chains": chains, "n_leapfrog": N_LF}
