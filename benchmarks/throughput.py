@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     p.add_argument("--grid", nargs="+", default=["8x256", "16x1024", "32x1024", "64x256"],
                    help="L x chains pairs, e.g. 16x1024")
     p.add_argument("--calls", type=int, default=10,
-                   help="calls per timing (fewer for big lattices: a 64x64 train step takes s)")
+                   help="calls per timing (use fewer at 64x64, where a train step takes seconds)")
     p.add_argument("--json", default="benchmarks/results/throughput.json")
     args = p.parse_args(argv)
     grid = [(8, 64)] if args.quick else [tuple(int(v) for v in g.split("x")) for g in args.grid]
