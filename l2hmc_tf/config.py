@@ -77,6 +77,7 @@ class Training(Section):
     max_nan_steps: int = Field(10, ge=1)        # stop after this many non-finite steps in a row
     log_every: int = Field(25, ge=1)
     init_from: Optional[str] = None             # trained run dir whose weights start this run
+    hmc_therm: int = Field(0, ge=0)             # HMC trajectories at beta_start before step 1
 
 
 class Checkpoint(Section):

@@ -384,6 +384,23 @@ def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dy
     return Dynamics(lattice_shape, n_leapfrog, step_size, network=None, dtype=dtype)
 
 
+def hmc_thermalize(x: tf.Tensor, beta: float, n_trajectories: int, n_leapfrog: int,
+                   step_size: float, seed: int = 0) -> tf.Tensor:
+    """x after n_trajectories of plain HMC at beta. Cheap trajectories bring hot-start chains
+    to equilibrium before an L2HMC sampler takes over, so that neither its measurements nor
+    its training are spent on states far from exp(-S)."""
+    check_beta(beta)
+    if n_trajectories < 0:
+        raise ValueError(f"n_trajectories must be >= 0, got {n_trajectories}")
+    if n_trajectories == 0:
+        return x
+    sampler = Sampler(hmc(tuple(x.shape[1:3]), n_leapfrog, step_size, dtype=x.dtype.name),
+                      seed=seed)
+    for _ in range(n_trajectories):
+        x, _ = sampler.one_step(x, beta)
+    return x
+
+
 def from_config(cfg) -> Dynamics:
     """The Dynamics a run config describes (a config.Config)."""
     d, n = cfg.dynamics, cfg.network

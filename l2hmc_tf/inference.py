@@ -76,8 +76,10 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
 
 def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: int,
              lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
-             max_steps: int | None = None, on_chunk=None) -> dict:
-    """Sample from a hot start, drop `therm` steps, and summarise with wall-clock cost.
+             max_steps: int | None = None, on_chunk=None,
+             start: tf.Tensor | None = None) -> dict:
+    """Sample from a hot start (or from `start`, chains already thermalised, e.g. by
+    dynamics.hmc_thermalize), drop `therm` steps, and summarise with wall-clock cost.
 
     With `rel_error`, the chains keep going (their length doubling, up to `max_steps`) until
     tau_int(Q_Z) is known to that relative error and the chains are at least
@@ -90,7 +92,12 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
 
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
     sampler = Sampler(dynamics, seed=seed)
-    x = lattice.random_start(chains, *shape, dtype=dynamics.compute_dtype, seed=seed)
+    if start is None:
+        x = lattice.random_start(chains, *shape, dtype=dynamics.compute_dtype, seed=seed)
+    else:
+        x = lattice.check_links(start, shape=shape, dtype=dynamics.compute_dtype)
+        if x.shape[0] != chains:
+            raise ValueError(f"start holds {x.shape[0]} chains but {chains} were asked for")
     x, _ = sampler.one_step(x, beta)                     # trace outside the timing
     parts, seconds, total, todo = [], 0.0, 0, steps
     while True:

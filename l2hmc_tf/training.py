@@ -25,7 +25,7 @@ from . import config as config_mod
 from . import loss as loss_mod
 from .distributed import SingleProcess, make_distribution
 from .dynamics import (accept_probability, draw_momenta_and_directions, from_config, hmc,
-                       log_accept_ratio, metropolis_hastings)
+                       hmc_thermalize, log_accept_ratio, metropolis_hastings)
 
 log = logging.getLogger("l2hmc_tf")
 
@@ -75,6 +75,9 @@ class Trainer:
         self.rng = tf.random.Generator.from_seed(self.seed)
         self.x = lattice.random_start(t.chains, *cfg.lattice.size,
                                       dtype=self.dynamics.compute_dtype, seed=self.seed)
+        if not resuming:    # fine-tuning at a fixed beta should not learn from a hot start
+            self.x = hmc_thermalize(self.x, cfg.annealing.beta_start, t.hmc_therm,
+                                    cfg.dynamics.n_leapfrog, cfg.dynamics.step_size, self.seed)
         self.step, self.nan_streak, self.skipped = 0, 0, 0
         self._gradients = tf.function(self._compute_gradients, autograph=False)
         self._apply = tf.function(self._apply_gradients, autograph=False)

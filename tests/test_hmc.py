@@ -129,3 +129,19 @@ def test_one_step_checks_cheap_things_before_compiling():
     with pytest.raises(ValueError, match="float32 tensor"):
         sampler.one_step(tf.zeros([2, 4, 4, 3]), 1.0)
     assert sampler.tracing_count == 0
+
+
+def test_hmc_thermalize_brings_a_hot_start_to_the_exact_plaquette():
+    from l2hmc_tf import exact
+
+    beta, chains = 2.0, 128
+    hot = lattice.random_start(chains, 8, 8, dtype=tf.float64, seed=4)
+    x = dynamics.hmc_thermalize(hot, beta, 60, 4, 0.2, seed=4)
+    truth = float(exact.torus_observables(8, 8, beta)["plaquette"])
+    plaq = lattice.mean_plaquette(x).numpy()
+    err = plaq.std(ddof=1) / np.sqrt(chains)            # independent chains at one time
+    assert abs(lattice.mean_plaquette(hot).numpy().mean() - truth) > 20 * err
+    assert abs(plaq.mean() - truth) < 4 * err
+    assert dynamics.hmc_thermalize(hot, beta, 0, 4, 0.2) is hot
+    with pytest.raises(ValueError, match="n_trajectories"):
+        dynamics.hmc_thermalize(hot, beta, -1, 4, 0.2)

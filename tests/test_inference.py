@@ -202,7 +202,7 @@ def test_compare_table_and_plots(trained_run, tmp_path):
 
 
 def test_evaluate_extends_chains_until_tau_int_is_precise():
-    from l2hmc_tf import inference
+    from l2hmc_tf import inference, lattice
     from l2hmc_tf.dynamics import hmc
 
     sampler = hmc((8, 8), 4, 0.2)
@@ -220,3 +220,9 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                                on_chunk=lambda n, r: seen.append(n))
     assert fixed["steps"] == 30 and fixed["therm"] == 2 and seen == [30]
+    given = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
+                               start=lattice.random_start(8, 8, 8, seed=5))
+    assert given["plaq_mean"] == fixed["plaq_mean"]     # the hot start it would have drawn
+    with pytest.raises(ValueError, match="start holds 4 chains but 8"):
+        inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
+                           start=lattice.random_start(4, 8, 8))

@@ -300,3 +300,11 @@ def test_a_non_finite_step_on_any_rank_makes_every_rank_skip():
     assert np.isfinite(metrics["loss"]) and trainer.skipped == 1
     for a, b in zip(before, weights_of(trainer.dynamics)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_hmc_therm_thermalises_the_first_chains_but_not_a_resumed_run():
+    hot = lattice.random_start(8, 4, 4, seed=0)
+    cfg = tiny("training.hmc_therm=5")
+    thermalised = dynamics.hmc_thermalize(hot, 1.0, 5, 2, 0.2, seed=0)   # beta_start, N_LF, eps
+    assert np.array_equal(training.Trainer(cfg).x.numpy(), thermalised.numpy())
+    assert np.array_equal(training.Trainer(cfg, resuming=True).x.numpy(), hot.numpy())
