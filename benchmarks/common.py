@@ -8,8 +8,12 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from l2hmc_tf.config import Config
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -74,30 +78,41 @@ def write_json(path: Path, data) -> None:
     print(f"wrote {path}")
 
 
+_HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per process
+
+
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                  steps: int, rel_error: float | None = None, max_steps: int | None = None,
-                 hmc_max_steps: int | None = None) -> dict:
+                 hmc_max_steps: int | None = None, hmc_therm: int = 0) -> dict:
     """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
-    chains it needs."""
-    from l2hmc_tf import inference
-    from l2hmc_tf.dynamics import hmc
+    chains it needs. Both start from the same hot start after hmc_therm HMC trajectories
+    (a model with low acceptance would otherwise spend its chain reaching equilibrium)."""
+    from l2hmc_tf import inference, lattice
+    from l2hmc_tf.dynamics import hmc, hmc_thermalize
 
-    therm = steps // 10
-    samplers = {"l2hmc": model, "hmc": hmc(shape, model.n_leapfrog, hmc_step_size)}
-    def progress(name):
-        return lambda n, r: print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, "
-                                  f"tau_int {r['tau_int_charge_int']:.1f} ± "
-                                  f"{r['tau_int_charge_int_err']:.1f}", flush=True)
-    caps = {"l2hmc": max_steps, "hmc": hmc_max_steps or max_steps}
-    results = {name: inference.evaluate(dyn, beta, chains, steps, therm, seed=11,
-                                        lattice_shape=shape, rel_error=rel_error,
-                                        max_steps=caps[name], on_chunk=progress(name))
-               for name, dyn in samplers.items()}
+    def run(name, dyn, cap):
+        def progress(n, r):
+            print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, tau_int "
+                  f"{r['tau_int_charge_int']:.1f} ± {r['tau_int_charge_int_err']:.1f}",
+                  flush=True)
+        return inference.evaluate(dyn, beta, chains, steps, steps // 10, seed=11,
+                                  lattice_shape=shape, rel_error=rel_error, max_steps=cap,
+                                  on_chunk=progress, start=start)
+
+    start = hmc_thermalize(lattice.random_start(chains, *shape, dtype=model.compute_dtype,
+                                                seed=11),
+                           beta, hmc_therm, model.n_leapfrog, hmc_step_size, seed=11)
+    hmc_key = (beta, tuple(shape), model.n_leapfrog, hmc_step_size, chains, steps, rel_error,
+               hmc_max_steps or max_steps, hmc_therm)
+    if hmc_key not in _HMC_RESULTS:
+        _HMC_RESULTS[hmc_key] = run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
+                                    hmc_max_steps or max_steps)
+    results = {"l2hmc": run("l2hmc", model, max_steps), "hmc": _HMC_RESULTS[hmc_key]}
     row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
-           "chains": chains}
+           "chains": chains, "hmc_therm": hmc_therm}
     for name, r in results.items():
         row.update({f"tau_int_{name}": r["tau_int_charge_int"],
                     f"tau_int_{name}_err": r["tau_int_charge_int_err"],
@@ -109,3 +124,24 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     row["tau_int_gain"] = row["tau_int_hmc"] / row["tau_int_l2hmc"]
     row["seconds_gain"] = row["tau_int_seconds_hmc"] / row["tau_int_seconds_l2hmc"]
     return row
+
+
+def trained_model(run_dir: Path, cfg: Config):
+    """(model, training seconds): reuse a finished run or train one now, so an interrupted
+    benchmark re-run picks up the models it already has."""
+    from l2hmc_tf import atomic, checkpoints, config, training
+
+    summary = run_dir / "summary.json"
+    if (run_dir / checkpoints.MODEL_FILE).is_file():
+        model, _ = checkpoints.load_model(run_dir)
+        recorded = json.loads(summary.read_text()) if summary.is_file() else {}
+        return model, float(recorded.get("train_seconds", "nan"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.dump(cfg, run_dir / "config.yaml")
+    trainer = training.Trainer(cfg, run_dir)
+    start = time.perf_counter()
+    trainer.fit(lambda step, m: print(training._format(step, cfg.training.steps, m), flush=True))
+    seconds = time.perf_counter() - start
+    checkpoints.save_model(run_dir, trainer.dynamics)
+    atomic.write_json(summary, {"train_seconds": seconds, "steps": trainer.step})
+    return trainer.dynamics, seconds

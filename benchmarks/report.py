@@ -169,7 +169,8 @@ def targets_section(throughput, tau_rows, volume) -> list[str]:
                                best_tau(beta).get("nlf_tau_int_l2hmc"), goal, at_most=True))
     targets.append(_target("tau_int per wall second, HMC / L2HMC, beta 4 (>= 10)",
                            best_tau(4.0).get("seconds_gain"), 10))
-    transfers = [r for r in (volume or {}).get("rows", []) if r["trained_on"] != r["lattice"]]
+    transfers = [r for r in (volume or {}).get("rows", [])      # as trained, no fine-tuning
+                 if r["trained_on"] != r["lattice"] and not r.get("finetune_steps")]
     for size in ("16x16", "32x32"):
         r = row(transfers, lattice=size)
         targets += [_target(f"volume transfer to {size}: acceptance (>= 0.6)",
@@ -180,16 +181,25 @@ def targets_section(throughput, tau_rows, volume) -> list[str]:
 
 
 def volume_section(data) -> list[str]:
-    title = "## Volume transfer (conv model, no retraining)"
+    title = "## Volume transfer (conv model trained small: as it is, and fine-tuned)"
     if not data:
         return _not_measured(title, "python benchmarks/volume_transfer.py --run RUN")
     columns = ["lattice", "trained on", "accept L2HMC", "accept HMC", "tau L2HMC", "tau HMC",
-               "gain", "trajectories HMC / L2HMC"]
+               "gain", "trajectories HMC / L2HMC", "fine-tune s"]
     rows = [[r["lattice"], r["trained_on"], f"{r['accept_l2hmc']:.3f}",
              f"{r['accept_hmc']:.3f}", _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
              _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]), f"{r['tau_int_gain']:.2f}x",
-             f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}"] for r in data["rows"]]
-    return [title, "", *_table(columns, rows), *_command(data["machine"])]
+             f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}",
+             _fmt(r.get("finetune_seconds"), spec=".0f")]
+            for r in data["rows"]]
+    note = ("Rows trained on one size and measured on another are the model unchanged (the "
+            "targets use these); `+ N steps at LxL` rows started from the small model and "
+            "trained N steps at that size and beta (`--finetune-steps`).")
+    source = data.get("source")
+    if source:
+        note += (f" The small model is `{source['run']}`: {source['steps']} training steps, "
+                 f"{_fmt(source['train_seconds'], spec='.0f')} s.")
+    return [title, "", note, "", *_table(columns, rows), *_command(data["machine"])]
 
 
 def profile_section(data) -> list[str]:

@@ -2,7 +2,7 @@
 
     python benchmarks/tau_int.py --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
-        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--quick]
+        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0] [--quick]
         [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ when it holds a trained model, else trains one there
@@ -18,47 +18,26 @@ trajectory (seconds per independent configuration) for both.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, measure_pair, write_json  # noqa: E402
+from common import machine, measure_pair, trained_model, write_json  # noqa: E402
 
 from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
-from l2hmc_tf import atomic, checkpoints, config, inference, lattice, plots, training  # noqa: E402
-from l2hmc_tf.dynamics import Sampler, hmc  # noqa: E402
+from l2hmc_tf import config, lattice, plots  # noqa: E402
+from l2hmc_tf.dynamics import hmc_thermalize  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-
-
-def trained_model(run_dir: Path, cfg: config.Config):
-    """(model, training seconds): reuse a finished run or train one now."""
-    summary = run_dir / "summary.json"
-    if (run_dir / checkpoints.MODEL_FILE).is_file():
-        model, _ = checkpoints.load_model(run_dir)
-        recorded = json.loads(summary.read_text()) if summary.is_file() else {}
-        return model, float(recorded.get("train_seconds", "nan"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.dump(cfg, run_dir / "config.yaml")
-    trainer = training.Trainer(cfg, run_dir)
-    start = time.perf_counter()
-    trainer.fit(lambda step, m: print(training._format(step, cfg.training.steps, m), flush=True))
-    seconds = time.perf_counter() - start
-    checkpoints.save_model(run_dir, trainer.dynamics)
-    atomic.write_json(summary, {"train_seconds": seconds, "steps": trainer.step})
-    return trainer.dynamics, seconds
 
 
 def save_trace(model, hmc_step_size: float, beta: float, shape, path: Path) -> None:
     """The paper's figures 6, 7 for this model: 16 chains thermalised by HMC, one trajectory."""
-    x = lattice.random_start(16, *shape, seed=3)
-    x, _ = inference.sample_chain(Sampler(hmc(shape, model.n_leapfrog, hmc_step_size), seed=3),
-                                  x, beta, 300)
+    x = hmc_thermalize(lattice.random_start(16, *shape, seed=3), beta, 300, model.n_leapfrog,
+                       hmc_step_size, seed=3)
     v = tf.random.stateless_normal(x.shape, [3, 4], dtype=x.dtype)
     print(f"wrote {plots.trajectory_trace(model.trace(x, v, beta), path)}")
 
@@ -83,6 +62,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
     p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
     p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
+    p.add_argument("--hmc-therm", type=int, default=0,
+                   help="HMC trajectories that thermalise the hot start before both samplers")
     p.add_argument("--chains", type=int, default=128)
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
     p.add_argument("--json", default="benchmarks/results/tau_int.json")
@@ -112,7 +93,7 @@ def main(argv=None) -> int:
         model, train_seconds = trained_model(runs / f"b{beta:g}", cfg)
         previous = runs / f"b{beta:g}"
         r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
-                         args.rel_error, args.max_steps, args.hmc_max_steps)
+                         args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm)
         r.update(train_seconds=train_seconds, config=cfg_file, run=str(previous),
                  init_from=cfg.training.init_from, command=machine()["command"])
         rows.append(r)

@@ -2,28 +2,34 @@
 
     python benchmarks/volume_transfer.py --run RUN_DIR [--sizes 16 32] [--beta B]
         [--steps 1000] [--max-steps 8000] [--hmc-max-steps 64000] [--rel-error 0.2]
-        [--chains 64]
+        [--chains 64] [--hmc-therm 0]
+        [--finetune-steps N [--runs runs/volume] [--set KEY=VALUE ...]]
         [--json benchmarks/results/volume.json]
 
 For each size: acceptance and tau_int(Q_Z) of the trained model and of HMC (same N_LF and
 step size), each sampled until its tau_int is known to --rel-error, and the gain
-HMC / L2HMC, all measured in this run.
+HMC / L2HMC, all measured in this run; --hmc-therm N thermalises the hot start with N HMC
+trajectories first. With --finetune-steps N, each larger size also gets the model after N
+training steps at that size and beta, from chains thermalised the same way
+(training.init_from, training.hmc_therm; runs kept in --runs/ft<L>, reused when there): the
+price of "train small, fine-tune big".
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, measure_pair, write_json  # noqa: E402
+from common import machine, measure_pair, trained_model, write_json  # noqa: E402
 
 from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
 
 import_tensorflow()
-from l2hmc_tf import checkpoints  # noqa: E402
+from l2hmc_tf import checkpoints, config  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -35,24 +41,56 @@ def main(argv=None) -> int:
     p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
     p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
     p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
+    p.add_argument("--hmc-therm", type=int, default=0,
+                   help="HMC trajectories that thermalise the hot start before both samplers")
     p.add_argument("--chains", type=int, default=64)
+    p.add_argument("--finetune-steps", type=int, default=0,
+                   help="also measure the model after this many training steps at each size")
+    p.add_argument("--runs", default="runs/volume", help="where the fine-tuned runs go")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   help="config override of the fine-tuning runs, e.g. training.lr=0.001")
     p.add_argument("--json", default="benchmarks/results/volume.json")
     args = p.parse_args(argv)
     model, cfg = checkpoints.load_model(Path(args.run))
     beta = args.beta or cfg.annealing.beta_final
+    source = f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
+    candidates = [(cfg.lattice.size[0], model, cfg, source, 0, None)]
+    for L in args.sizes:
+        candidates.append((L, model, cfg, source, 0, None))
+        if args.finetune_steps:
+            ft_cfg = config.load(Path(args.run) / "config.yaml", [
+                f"lattice.size=[{L},{L}]", f"training.init_from={args.run}",
+                f"training.steps={args.finetune_steps}", f"annealing.beta_start={beta}",
+                f"annealing.beta_final={beta}", f"training.hmc_therm={args.hmc_therm}",
+                *args.overrides])
+            ft_model, seconds = trained_model(Path(args.runs) / f"ft{L}", ft_cfg)
+            candidates.append((L, ft_model, ft_cfg, f"{source} + {args.finetune_steps} steps "
+                               f"at {L}x{L}", args.finetune_steps, seconds))
     rows = []
-    for L in [cfg.lattice.size[0], *args.sizes]:
-        row = measure_pair(model, cfg.dynamics.step_size, beta, (L, L), args.chains, args.steps,
-                           args.rel_error, args.max_steps, args.hmc_max_steps)
-        row["trained_on"] = f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
+    for L, dyn, dyn_cfg, trained_on, finetune_steps, seconds in candidates:
+        row = measure_pair(dyn, dyn_cfg.dynamics.step_size, beta, (L, L), args.chains,
+                           args.steps, args.rel_error, args.max_steps, args.hmc_max_steps,
+                           args.hmc_therm)
+        row.update(trained_on=trained_on, finetune_steps=finetune_steps,
+                   finetune_seconds=seconds)
         rows.append(row)
         print(f"{row['lattice']:>6} (trained on {row['trained_on']}): accept L2HMC "
               f"{row['accept_l2hmc']:.3f} HMC {row['accept_hmc']:.3f}; tau_int L2HMC "
               f"{row['tau_int_l2hmc']:.2f} ± {row['tau_int_l2hmc_err']:.2f}, HMC "
               f"{row['tau_int_hmc']:.2f} ± {row['tau_int_hmc_err']:.2f}; gain "
               f"{row['tau_int_gain']:.2f}x", flush=True)
-    write_json(Path(args.json), {"machine": machine(), "rows": rows})
+        # after every row, so a later failure loses nothing
+        write_json(Path(args.json), {"machine": machine(), "source": source_record(args.run),
+                                     "rows": rows})
     return 0
+
+
+def source_record(run: str) -> dict:
+    """What the small model is: its run directory and the training it had (summary.json)."""
+    summary = Path(run) / "summary.json"
+    recorded = json.loads(summary.read_text()) if summary.is_file() else {}
+    return {"run": run, "steps": recorded.get("steps"),
+            "train_seconds": recorded.get("train_seconds")}
 
 
 if __name__ == "__main__":

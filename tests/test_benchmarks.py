@@ -74,12 +74,22 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     volume = tmp_path / "v.json"
     done = subprocess.run([sys.executable, "benchmarks/volume_transfer.py", "--run",
                            str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",
-                           "--chains", "4", "--json", str(volume)], cwd=ROOT, env=env,
+                           "--chains", "4", "--hmc-therm", "5", "--finetune-steps", "3", "--runs",
+                           str(tmp_path / "vol"), "--json", str(volume)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    vrows = json.loads(volume.read_text())["rows"]
-    assert [r["lattice"] for r in vrows] == ["8x8", "12x12"]
-    assert all(r["trained_on"] == "8x8" and 0 <= r["accept_l2hmc"] <= 1 for r in vrows)
+    vdata = json.loads(volume.read_text())
+    assert vdata["source"]["run"] == str(tmp_path / "runs" / "b1.5")
+    assert vdata["source"]["steps"] == 10 and vdata["source"]["train_seconds"] > 0
+    vrows = vdata["rows"]
+    assert [r["lattice"] for r in vrows] == ["8x8", "12x12", "12x12"]
+    assert [r["trained_on"] for r in vrows] == ["8x8", "8x8", "8x8 + 3 steps at 12x12"]
+    assert all(0 <= r["accept_l2hmc"] <= 1 and r["hmc_therm"] == 5 for r in vrows)
+    assert vrows[1]["tau_int_hmc"] == vrows[2]["tau_int_hmc"]     # HMC measured once
+    tuned = config.load(tmp_path / "vol" / "ft12" / "config.yaml")
+    assert tuned.lattice.size == (12, 12) and tuned.training.steps == 3
+    assert tuned.training.hmc_therm == 5
+    assert tuned.training.init_from == str(tmp_path / "runs" / "b1.5")
     report = tmp_path / "results.md"
     done = subprocess.run([sys.executable, "benchmarks/report.py", "--tau-int", str(out),
                            "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
@@ -89,7 +99,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
     assert "| 1.5 | 8x8 | runs/b1.5 |" in text and "| 2 | 8x8 | runs/b2 (from runs/b1.5) |" in text
-    assert "12x12" in text and "not measured" in text
+    assert "12x12" in text and "not measured" in text and "8x8 + 3 steps at 12x12" in text
     assert "## Targets" in text and "](tau_int.png)" in text
     assert (tmp_path / "tau_int.png").is_file()
     assert "](trace-b1.5-8x8.png)" in text and (tmp_path / "trace-b2-8x8.png").is_file()
