@@ -126,16 +126,20 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     return row
 
 
+def read_summary(run_dir: Path) -> dict:
+    """A run's summary.json (training steps and seconds), or {} where it has none."""
+    summary = Path(run_dir) / "summary.json"
+    return json.loads(summary.read_text()) if summary.is_file() else {}
+
+
 def trained_model(run_dir: Path, cfg: Config):
     """(model, training seconds): reuse a finished run or train one now, so an interrupted
     benchmark re-run picks up the models it already has."""
     from l2hmc_tf import atomic, checkpoints, config, training
 
-    summary = run_dir / "summary.json"
     if (run_dir / checkpoints.MODEL_FILE).is_file():
         model, _ = checkpoints.load_model(run_dir)
-        recorded = json.loads(summary.read_text()) if summary.is_file() else {}
-        return model, float(recorded.get("train_seconds", "nan"))
+        return model, float(read_summary(run_dir).get("train_seconds", "nan"))
     run_dir.mkdir(parents=True, exist_ok=True)
     config.dump(cfg, run_dir / "config.yaml")
     trainer = training.Trainer(cfg, run_dir)
@@ -143,5 +147,5 @@ def trained_model(run_dir: Path, cfg: Config):
     trainer.fit(lambda step, m: print(training._format(step, cfg.training.steps, m), flush=True))
     seconds = time.perf_counter() - start
     checkpoints.save_model(run_dir, trainer.dynamics)
-    atomic.write_json(summary, {"train_seconds": seconds, "steps": trainer.step})
+    atomic.write_json(run_dir / "summary.json", {"train_seconds": seconds, "steps": trainer.step})
     return trainer.dynamics, seconds

@@ -17,14 +17,13 @@ price of "train small, fine-tune big".
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, measure_pair, trained_model, write_json  # noqa: E402
+from common import machine, measure_pair, read_summary, trained_model, write_json  # noqa: E402
 
 from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
 
@@ -66,6 +65,9 @@ def main(argv=None) -> int:
             ft_model, seconds = trained_model(Path(args.runs) / f"ft{L}", ft_cfg)
             candidates.append((L, ft_model, ft_cfg, f"{source} + {args.finetune_steps} steps "
                                f"at {L}x{L}", args.finetune_steps, seconds))
+    recorded = read_summary(Path(args.run))
+    source_record = {"run": args.run, "steps": recorded.get("steps"),
+                     "train_seconds": recorded.get("train_seconds")}
     rows = []
     for L, dyn, dyn_cfg, trained_on, finetune_steps, seconds in candidates:
         row = measure_pair(dyn, dyn_cfg.dynamics.step_size, beta, (L, L), args.chains,
@@ -80,17 +82,9 @@ def main(argv=None) -> int:
               f"{row['tau_int_hmc']:.2f} ± {row['tau_int_hmc_err']:.2f}; gain "
               f"{row['tau_int_gain']:.2f}x", flush=True)
         # after every row, so a later failure loses nothing
-        write_json(Path(args.json), {"machine": machine(), "source": source_record(args.run),
+        write_json(Path(args.json), {"machine": machine(), "source": source_record,
                                      "rows": rows})
     return 0
-
-
-def source_record(run: str) -> dict:
-    """What the small model is: its run directory and the training it had (summary.json)."""
-    summary = Path(run) / "summary.json"
-    recorded = json.loads(summary.read_text()) if summary.is_file() else {}
-    return {"run": run, "steps": recorded.get("steps"),
-            "train_seconds": recorded.get("train_seconds")}
 
 
 if __name__ == "__main__":
