@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from l2hmc_tf.summary import Comparison
+
 if TYPE_CHECKING:
     from l2hmc_tf.config import Config
 
@@ -63,9 +65,16 @@ def numpy_hmc_step(x, beta, eps, n_lf, rng):
     return np.where(accept[:, None, None, None], y, x)
 
 
+def command() -> str:
+    """The command line that started this benchmark, as a user would type it again."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    program = f"-m {spec.name}" if spec is not None else sys.argv[0]
+    return " ".join(["python", program, *sys.argv[1:]])
+
+
 def machine() -> dict:
     import tensorflow as tf
-    return {"command": "python " + " ".join(sys.argv), "platform": platform.platform(),
+    return {"command": command(), "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "tensorflow": tf.__version__, "numpy": np.__version__,
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
@@ -78,13 +87,24 @@ def write_json(path: Path, data) -> None:
     print(f"wrote {path}")
 
 
+def add_measurement_args(p, chains: int) -> None:
+    """The options of measure_pair, shared by the tau_int and volume_transfer benchmarks."""
+    p.add_argument("--steps", type=int, default=1000, help="first chain length")
+    p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
+    p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
+    p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
+    p.add_argument("--hmc-therm", type=int, default=0,
+                   help="HMC trajectories that thermalise the hot start before both samplers")
+    p.add_argument("--chains", type=int, default=chains)
+
+
 _HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per process
 
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                  steps: int, rel_error: float | None = None, max_steps: int | None = None,
                  hmc_max_steps: int | None = None, hmc_therm: int = 0) -> dict:
-    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape), one row of figures.
+    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape): one Comparison row.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
@@ -94,9 +114,9 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     from l2hmc_tf.dynamics import hmc, hmc_thermalize
 
     def run(name, dyn, cap):
-        def progress(n, r):
+        def progress(n, stats):
             print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, tau_int "
-                  f"{r['tau_int_charge_int']:.1f} ± {r['tau_int_charge_int_err']:.1f}",
+                  f"{stats.tau_int_charge_int:.1f} ± {stats.tau_int_charge_int_err:.1f}",
                   flush=True)
         return inference.evaluate(dyn, beta, chains, steps, steps // 10, seed=11,
                                   lattice_shape=shape, rel_error=rel_error, max_steps=cap,
@@ -110,20 +130,8 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     if hmc_key not in _HMC_RESULTS:
         _HMC_RESULTS[hmc_key] = run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
                                     hmc_max_steps or max_steps)
-    results = {"l2hmc": run("l2hmc", model, max_steps), "hmc": _HMC_RESULTS[hmc_key]}
-    row = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "n_leapfrog": model.n_leapfrog,
-           "chains": chains, "hmc_therm": hmc_therm}
-    for name, r in results.items():
-        row.update({f"tau_int_{name}": r["tau_int_charge_int"],
-                    f"tau_int_{name}_err": r["tau_int_charge_int_err"],
-                    f"nlf_tau_int_{name}": r["nlf_tau_int_charge_int"],
-                    f"tau_int_seconds_{name}": r["tau_int_seconds_charge_int"],
-                    f"accept_{name}": r["accept_mean"], f"steps_{name}": r["steps"],
-                    f"tau_int_precise_{name}": r["tau_int_precise"],
-                    f"plaq_sigma_{name}": r["plaq_sigma"], f"q2_sigma_{name}": r["q2_sigma"]})
-    row["tau_int_gain"] = row["tau_int_hmc"] / row["tau_int_l2hmc"]
-    row["seconds_gain"] = row["tau_int_seconds_hmc"] / row["tau_int_seconds_l2hmc"]
-    return row
+    comparison = Comparison(run("l2hmc", model, max_steps), _HMC_RESULTS[hmc_key])
+    return comparison.row() | {"hmc_therm": hmc_therm}
 
 
 def read_summary(run_dir: Path) -> dict:
@@ -133,19 +141,14 @@ def read_summary(run_dir: Path) -> dict:
 
 
 def trained_model(run_dir: Path, cfg: Config):
-    """(model, training seconds): reuse a finished run or train one now, so an interrupted
-    benchmark re-run picks up the models it already has."""
-    from l2hmc_tf import atomic, checkpoints, config, training
+    """(model, training seconds): reuse a finished run, continue an interrupted one from its
+    checkpoint, or train one now, through bin/train.py's own code path (train_cli)."""
+    from l2hmc_tf import checkpoints, train_cli
 
-    if (run_dir / checkpoints.MODEL_FILE).is_file():
-        model, _ = checkpoints.load_model(run_dir)
-        return model, float(read_summary(run_dir).get("train_seconds", "nan"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.dump(cfg, run_dir / "config.yaml")
-    trainer = training.Trainer(cfg, run_dir)
-    start = time.perf_counter()
-    trainer.fit(lambda step, m: print(training._format(step, cfg.training.steps, m), flush=True))
-    seconds = time.perf_counter() - start
-    checkpoints.save_model(run_dir, trainer.dynamics)
-    atomic.write_json(run_dir / "summary.json", {"train_seconds": seconds, "steps": trainer.step})
-    return trainer.dynamics, seconds
+    run_dir = Path(run_dir)
+    if not (run_dir / checkpoints.MODEL_FILE).is_file():
+        resume = bool(checkpoints.list_checkpoints(run_dir))
+        if train_cli.run_training(cfg, run_dir, resume=resume) != 0:
+            raise RuntimeError(f"training {run_dir} diverged; see {run_dir / 'train.log'}")
+    model, _ = checkpoints.load_model(run_dir)
+    return model, float(read_summary(run_dir).get("train_seconds", "nan"))

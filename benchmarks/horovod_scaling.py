@@ -1,7 +1,7 @@
 """Training throughput with 1 rank x 2 threads against 2 ranks x 1 thread, at a fixed batch
 per rank (weak scaling), the allreduce payload, and a paper estimate for a large machine.
 
-    python benchmarks/horovod_scaling.py [--quick] [--json benchmarks/results/scaling.json]
+    python -m benchmarks.horovod_scaling [--quick] [--json benchmarks/results/scaling.json]
 
 Each configuration runs bin/train.py under horovodrun --gloo in this process's environment
 and reads the steps/s it logs after compilation; ratios are what to read.
@@ -17,8 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_json  # noqa: E402
+from .common import command, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = re.compile(r"([\d.]+) steps/s")
@@ -64,7 +63,7 @@ def main(argv=None) -> int:
     two = run(2, 1, steps, model)
     payload = payload_bytes(model)
     result = {
-        "command": "python " + " ".join(sys.argv), "per_rank_overrides": model,
+        "command": command(), "per_rank_overrides": model,
         "steps_per_s_1rank_2threads": one, "steps_per_s_2ranks_1thread": two,
         "chains_per_s_ratio_2ranks_vs_1rank": 2 * two / one,
         "weak_scaling_efficiency": two / one,

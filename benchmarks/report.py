@@ -1,6 +1,6 @@
 """Write docs/results.md from the benchmarks' JSON outputs (missing ones are marked so).
 
-    python benchmarks/report.py [--throughput F] [--tau-int F] [--volume F] [--scaling F]
+    python -m benchmarks.report [--throughput F] [--tau-int F] [--volume F] [--scaling F]
         [--train-profile F] [--out docs/results.md]
 
 Also draws N_LF * tau_int against beta with the reference paper's values (docs/tau_int.png),
@@ -14,11 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from l2hmc_tf import plots  # noqa: E402
+from l2hmc_tf import plots
+from l2hmc_tf.summary import SAMPLERS
 
 RESULTS = Path("benchmarks/results")
-# physics.md section 7: the reference code's N_LF * tau_int(Q_Z) on 16x16.
+# docs/physics.md section 7: the reference code's N_LF * tau_int(Q_Z) on 16x16.
 PAPER = {4.0: (1070, 34), 5.0: (7400, 62), 6.0: (46000, 65), 7.0: (135000, 99)}
 
 
@@ -52,7 +52,7 @@ def _not_measured(title: str, command: str) -> list[str]:
 def throughput_section(data) -> list[str]:
     title = "## Throughput (trajectories per second, ratios in one run)"
     if not data:
-        return _not_measured(title, "python benchmarks/throughput.py")
+        return _not_measured(title, "python -m benchmarks.throughput")
     columns = ["lattice", "chains", "HMC", "HMC XLA", "numpy HMC", "TFP HMC", "HMC/numpy",
                "HMC/TFP", "L2HMC transition cost", "train step cost", "train FLOP/s vs matmul",
                "link state KiB/chain"]
@@ -74,7 +74,7 @@ def throughput_section(data) -> list[str]:
 def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
     title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
-        return _not_measured(title, "python benchmarks/tau_int.py --betas 4 5")
+        return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
     columns = ["beta", "lattice", "model", "N_LF", "tau HMC", "tau L2HMC", "N_LF*tau HMC",
                "N_LF*tau L2HMC", "paper HMC", "paper L2HMC", "gain per second", "accept L2HMC",
                "trajectories HMC / L2HMC", "train s"]
@@ -124,15 +124,16 @@ def best_models(rows) -> dict:
 def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
     """N_LF * tau_int against beta for the best model at each beta (with the paper's
     values), and the saved traces."""
-    ours = [{"sampler": f"{name.upper()} {r['lattice']}", "beta": r["beta"],
-             "n_leapfrog": r["n_leapfrog"], "tau_int_charge_int": r[f"tau_int_{name}"],
-             "tau_int_charge_int_err": r[f"tau_int_{name}_err"]}
-            for r in best_models(rows).values() for name in ("hmc", "l2hmc")]
+    ours = [plots.TauPoint(f"{name.upper()} {r['lattice']}", r["beta"],
+                           r["n_leapfrog"] * r[f"tau_int_{name}"],
+                           r["n_leapfrog"] * r[f"tau_int_{name}_err"])
+            for r in best_models(rows).values() for name in SAMPLERS]
     lines = []
     if ours:
         reference = {f"paper {name} 16x16": {b: v[i] for b, v in PAPER.items()}
                      for i, name in enumerate(("HMC", "L2HMC"))}
-        plots.tau_vs_beta(ours, out_dir / "tau_int.png", per_leapfrog=True, reference=reference)
+        plots.tau_vs_beta(ours, out_dir / "tau_int.png", ylabel="$N_{LF}\\,\\tau_{int}(Q_Z)$",
+                          reference=reference)
         lines += ["![N_LF tau_int against beta](tau_int.png)", ""]
     for png in sorted(results_dir.glob("trace-*.png")):
         link = Path(os.path.relpath(png, out_dir)).as_posix()
@@ -183,7 +184,7 @@ def targets_section(throughput, tau_rows, volume) -> list[str]:
 def volume_section(data) -> list[str]:
     title = "## Volume transfer (conv model trained small: as it is, and fine-tuned)"
     if not data:
-        return _not_measured(title, "python benchmarks/volume_transfer.py --run RUN")
+        return _not_measured(title, "python -m benchmarks.volume_transfer --run RUN")
     columns = ["lattice", "trained on", "accept L2HMC", "accept HMC", "tau L2HMC", "tau HMC",
                "gain", "trajectories HMC / L2HMC", "fine-tune s"]
     rows = [[r["lattice"], r["trained_on"], f"{r['accept_l2hmc']:.3f}",
@@ -205,7 +206,7 @@ def volume_section(data) -> list[str]:
 def profile_section(data) -> list[str]:
     title = "## Training recipe profile (seconds per training step)"
     if not data:
-        return _not_measured(title, "python benchmarks/train_profile.py")
+        return _not_measured(title, "python -m benchmarks.train_profile")
     columns = ["variant", "lattice", "chains", "N_LF", "units", "ms/step", "cost vs config",
                "hours for the config's steps"]
     rows = [[r["variant"], r["lattice"], r["chains"], r["n_leapfrog"], r["units"],
@@ -218,7 +219,7 @@ def profile_section(data) -> list[str]:
 def scaling_section(data) -> list[str]:
     title = "## Horovod weak scaling on this machine"
     if not data:
-        return _not_measured(title, "python benchmarks/horovod_scaling.py")
+        return _not_measured(title, "python -m benchmarks.horovod_scaling")
     return [title, "",
         f"- 1 rank x 2 threads: {data['steps_per_s_1rank_2threads']:.2f} training steps/s",
         f"- 2 ranks x 1 thread: {data['steps_per_s_2ranks_1thread']:.2f} steps/s "
@@ -238,9 +239,9 @@ def main(argv=None) -> int:
     p.add_argument("--train-profile", default=RESULTS / "train_profile.json")
     p.add_argument("--out", default="docs/results.md")
     args = p.parse_args(argv)
-    lines = ["# Results", "", "Generated by `python benchmarks/report.py` from the JSON files "
+    lines = ["# Results", "", "Generated by `python -m benchmarks.report` from the JSON files "
              "in `benchmarks/results/`; every ratio compares measurements taken in the same "
-             "run on the same machine. Paper values: physics.md section 7 (16x16).", "",
+             "run on the same machine. Paper values: docs/physics.md section 7 (16x16).", "",
              "How to read them: `N_LF * tau_int(Q_Z)` counts leapfrog layers per independent "
              "value of the topological charge, the paper's cost measure; it ignores that an "
              "L2HMC layer also evaluates networks. `gain per second` includes that cost: it is "

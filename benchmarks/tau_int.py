@@ -1,6 +1,6 @@
 """Cost-normalised tau_int(Q_Z) of trained L2HMC against HMC, measured in the same run.
 
-    python benchmarks/tau_int.py --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
+    python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
         [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0] [--quick]
         [--json benchmarks/results/tau_int.json]
@@ -21,12 +21,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from .common import add_measurement_args, machine, measure_pair, trained_model, write_json
 
-from common import machine, measure_pair, trained_model, write_json  # noqa: E402
-
-from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
+from l2hmc_tf.quiet_import import import_tensorflow
 
 tf = import_tensorflow()
 from l2hmc_tf import config, lattice, plots  # noqa: E402
@@ -47,7 +44,7 @@ def default_config(beta: float) -> str:
     return str(path if path.is_file() else Path("configs/beta4.yaml"))
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--betas", type=float, nargs="+", default=[4.0, 5.0])
     p.add_argument("--lattice", default="16x16")
@@ -58,13 +55,7 @@ def main(argv=None) -> int:
                    help="start each beta after the first from the previous beta's model")
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--runs", default="runs/bench")
-    p.add_argument("--steps", type=int, default=1000, help="first chain length")
-    p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
-    p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
-    p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
-    p.add_argument("--hmc-therm", type=int, default=0,
-                   help="HMC trajectories that thermalise the hot start before both samplers")
-    p.add_argument("--chains", type=int, default=128)
+    add_measurement_args(p, chains=128)
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
     p.add_argument("--json", default="benchmarks/results/tau_int.json")
     args = p.parse_args(argv)
@@ -73,37 +64,59 @@ def main(argv=None) -> int:
     if len(args.config) not in (1, len(args.betas)):
         p.error(f"give one --config or one per beta ({len(args.betas)}), "
                 f"got {len(args.config)}")
+    return args
+
+
+QUICK = ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[4]",
+         "training.steps=10", "training.chains=8", "training.lr_warmup_steps=0",
+         "checkpoint.every=1000", "annealing.beta_start=1.0"]
+
+
+def beta_config(cfg_file: str, overrides: list[str], beta: float,
+                init_from: Path | None) -> config.Config:
+    """The config that trains the model for `beta` (annealing ends there; a beta_start above
+    it is lowered to it)."""
+    extra = [f"annealing.beta_final={beta}"]
+    if init_from is not None:
+        extra.append(f"training.init_from={init_from}")
+    cfg = config.load(cfg_file, overrides + extra)
+    if cfg.annealing.beta_start > beta:
+        cfg = config.load(cfg_file, overrides + extra + [f"annealing.beta_start={beta}"])
+    return cfg
+
+
+def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) -> dict:
+    """Train (or reuse) the model in run_dir, measure it against HMC, save its trace."""
+    beta = cfg.annealing.beta_final
+    model, train_seconds = trained_model(run_dir, cfg)
+    r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
+                     args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm)
+    r.update(train_seconds=train_seconds, config=cfg_file, run=str(run_dir),
+             init_from=cfg.training.init_from, command=machine()["command"])
+    save_trace(model, cfg.dynamics.step_size, beta, shape,
+               Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
+    print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
+          f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f} ({r['steps_hmc']} traj), L2HMC "
+          f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "
+          f"({r['steps_l2hmc']} traj); per second HMC/L2HMC {r['seconds_gain']:.2f}",
+          flush=True)
+    return r
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     shape = parse_lattice(args.lattice)
     overrides = list(args.overrides) + [f"lattice.size=[{shape[0]},{shape[1]}]"]
     if args.quick:
-        shape = (8, 8)
-        overrides += ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[4]",
-                      "training.steps=10", "training.chains=8", "training.lr_warmup_steps=0",
-                      "checkpoint.every=1000", "annealing.beta_start=1.0"]
+        shape, overrides = (8, 8), overrides + QUICK
         args.steps, args.max_steps, args.hmc_max_steps, args.chains = 30, 60, 60, 8
-    rows, runs, previous = [], Path(args.runs), None
+    rows, previous = [], None
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     for beta, cfg_file in zip(args.betas, args.config * len(args.betas)):
-        extra = [f"annealing.beta_final={beta}"]
-        if args.finetune and previous is not None:
-            extra.append(f"training.init_from={previous}")
-        cfg = config.load(cfg_file, overrides + extra)
-        if cfg.annealing.beta_start > beta:
-            cfg = config.load(cfg_file, overrides + extra + [f"annealing.beta_start={beta}"])
-        model, train_seconds = trained_model(runs / f"b{beta:g}", cfg)
-        previous = runs / f"b{beta:g}"
-        r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
-                         args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm)
-        r.update(train_seconds=train_seconds, config=cfg_file, run=str(previous),
-                 init_from=cfg.training.init_from, command=machine()["command"])
-        rows.append(r)
-        save_trace(model, cfg.dynamics.step_size, beta, shape,
-                   Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
-        print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
-              f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f} ({r['steps_hmc']} traj), L2HMC "
-              f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "
-              f"({r['steps_l2hmc']} traj); per second HMC/L2HMC {r['seconds_gain']:.2f}",
-              flush=True)
+        cfg = beta_config(cfg_file, overrides, beta, previous if args.finetune else None)
+        run_dir = Path(args.runs) / f"b{beta:g}"
+        rows.append(measure_beta(args, shape, cfg_file, cfg, run_dir))
+        previous = run_dir
         write_json(Path(args.json), rows)    # after every beta: a later failure loses nothing
     write_json(Path(args.json).with_suffix(".machine.json"), machine())
     return 0

@@ -1,6 +1,6 @@
 """Trajectories per second of this project's HMC and L2HMC against baselines in one process.
 
-    python benchmarks/throughput.py [--quick] [--json benchmarks/results/throughput.json]
+    python -m benchmarks.throughput [--quick] [--json benchmarks/results/throughput.json]
 
 Baselines measured in the same run: (a) this HMC as tf.function, with and without XLA,
 (b) a vectorised numpy HMC, (c) tfp.mcmc.HamiltonianMonteCarlo on the same action; the
@@ -14,13 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-from common import best_rate, best_rates, machine, numpy_hmc_step, write_json  # noqa: E402
+from l2hmc_tf.quiet_import import import_tensorflow
 
-from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
+from .common import best_rate, best_rates, machine, numpy_hmc_step, write_json
 
 tf = import_tensorflow()
 import tensorflow_probability as tfp  # noqa: E402

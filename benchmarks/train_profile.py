@@ -1,6 +1,6 @@
 """Training-step cost of recipe variants, to size a config for a time budget.
 
-    python benchmarks/train_profile.py [--config configs/beta4.yaml] [--calls 10]
+    python -m benchmarks.train_profile [--config configs/beta4.yaml] [--calls 10]
         [--variant 'NAME:KEY=VALUE[;KEY=VALUE...]']... [--quick]
         [--json benchmarks/results/train_profile.json]
 
@@ -14,12 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from .common import best_rate, machine, write_json
 
-from common import best_rate, machine, write_json  # noqa: E402
-
-from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
+from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
 from l2hmc_tf import config, training  # noqa: E402

@@ -1,6 +1,6 @@
 """Volume transfer: a conv model trained on a small lattice samples larger ones unchanged.
 
-    python benchmarks/volume_transfer.py --run RUN_DIR [--sizes 16 32] [--beta B]
+    python -m benchmarks.volume_transfer --run RUN_DIR [--sizes 16 32] [--beta B]
         [--steps 1000] [--max-steps 8000] [--hmc-max-steps 64000] [--rel-error 0.2]
         [--chains 64] [--hmc-therm 0]
         [--finetune-steps N [--runs runs/volume] [--set KEY=VALUE ...]]
@@ -20,42 +20,37 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from .common import (add_measurement_args, machine, measure_pair, read_summary, trained_model,
+                     write_json)
 
-from common import machine, measure_pair, read_summary, trained_model, write_json  # noqa: E402
-
-from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
+from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
 from l2hmc_tf import checkpoints, config  # noqa: E402
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--run", required=True, help="run directory of a trained conv model")
     p.add_argument("--sizes", type=int, nargs="+", default=[16, 32])
     p.add_argument("--beta", type=float, default=None, help="default: the run's beta_final")
-    p.add_argument("--steps", type=int, default=1000, help="first chain length")
-    p.add_argument("--max-steps", type=int, default=8000, help="cap of the L2HMC chains")
-    p.add_argument("--hmc-max-steps", type=int, default=64000, help="cap of the HMC chains")
-    p.add_argument("--rel-error", type=float, default=0.2, help="target error of tau_int")
-    p.add_argument("--hmc-therm", type=int, default=0,
-                   help="HMC trajectories that thermalise the hot start before both samplers")
-    p.add_argument("--chains", type=int, default=64)
+    add_measurement_args(p, chains=64)
     p.add_argument("--finetune-steps", type=int, default=0,
                    help="also measure the model after this many training steps at each size")
     p.add_argument("--runs", default="runs/volume", help="where the fine-tuned runs go")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    help="config override of the fine-tuning runs, e.g. training.lr=0.001")
     p.add_argument("--json", default="benchmarks/results/volume.json")
-    args = p.parse_args(argv)
-    model, cfg = checkpoints.load_model(Path(args.run))
-    beta = args.beta or cfg.annealing.beta_final
+    return p.parse_args(argv)
+
+
+def candidates(args, model, cfg, beta: float) -> list[tuple]:
+    """(size, model, config, trained on, fine-tune steps, fine-tune seconds) to measure: the
+    source size, then each size unchanged and (--finetune-steps) fine-tuned there."""
     source = f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
-    candidates = [(cfg.lattice.size[0], model, cfg, source, 0, None)]
+    out = [(cfg.lattice.size[0], model, cfg, source, 0, None)]
     for L in args.sizes:
-        candidates.append((L, model, cfg, source, 0, None))
+        out.append((L, model, cfg, source, 0, None))
         if args.finetune_steps:
             ft_cfg = config.load(Path(args.run) / "config.yaml", [
                 f"lattice.size=[{L},{L}]", f"training.init_from={args.run}",
@@ -63,13 +58,21 @@ def main(argv=None) -> int:
                 f"annealing.beta_final={beta}", f"training.hmc_therm={args.hmc_therm}",
                 *args.overrides])
             ft_model, seconds = trained_model(Path(args.runs) / f"ft{L}", ft_cfg)
-            candidates.append((L, ft_model, ft_cfg, f"{source} + {args.finetune_steps} steps "
-                               f"at {L}x{L}", args.finetune_steps, seconds))
+            out.append((L, ft_model, ft_cfg, f"{source} + {args.finetune_steps} steps "
+                        f"at {L}x{L}", args.finetune_steps, seconds))
+    return out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    model, cfg = checkpoints.load_model(Path(args.run))
+    beta = args.beta or cfg.annealing.beta_final
     recorded = read_summary(Path(args.run))
     source_record = {"run": args.run, "steps": recorded.get("steps"),
                      "train_seconds": recorded.get("train_seconds")}
     rows = []
-    for L, dyn, dyn_cfg, trained_on, finetune_steps, seconds in candidates:
+    for L, dyn, dyn_cfg, trained_on, finetune_steps, seconds in candidates(args, model, cfg,
+                                                                           beta):
         row = measure_pair(dyn, dyn_cfg.dynamics.step_size, beta, (L, L), args.chains,
                            args.steps, args.rel_error, args.max_steps, args.hmc_max_steps,
                            args.hmc_therm)

@@ -4,9 +4,8 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402
+from l2hmc_tf.quiet_import import import_tensorflow  # noqa: E402  (after the log level)
 
 import_tensorflow()
 

@@ -5,17 +5,20 @@ beta_t = gamma_t * beta_final; after the last step the schedule stays at beta_fi
 """
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 
 from .checks import check_beta, check_positive_int
+from .config import AnnealingKind
 
-KINDS = ("linear", "geometric", "steps", "none")
+KINDS = get_args(AnnealingKind)
 
 
 class Schedule:
     """beta_t for t = 0 .. n_steps - 1 (clamped beyond), precomputed once."""
 
-    def __init__(self, kind: str, beta_start: float, beta_final: float, n_steps: int,
+    def __init__(self, kind: AnnealingKind, beta_start: float, beta_final: float, n_steps: int,
                  stages: int = 5):
         if kind not in KINDS:
             raise ValueError(f"annealing kind must be one of {KINDS}, got {kind!r}")

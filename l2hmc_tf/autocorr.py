@@ -1,7 +1,7 @@
 """Integrated autocorrelation times with errors, by U. Wolff's Gamma-method (via pyerrors).
 
-Convention (physics.md section 6): tau_int = 1 + 2 sum_{t>=1} rho(t), so uncorrelated data
-give 1 and N_eff = N / tau_int. pyerrors reports 1/2 + sum rho; we multiply by 2. All chains
+Convention (docs/physics.md section 6): tau_int = 1 + 2 sum_{t>=1} rho(t), so uncorrelated
+data give 1 and N_eff = N / tau_int. pyerrors reports 1/2 + sum rho; we multiply by 2. All chains
 enter as replicas of one ensemble, so the Gamma function is averaged over chains. This module
 takes plain arrays [steps, chains] and knows nothing about samplers.
 """

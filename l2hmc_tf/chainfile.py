@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-SERIES = ("charge_int", "charge_sin", "plaq", "accept_prob")
+from .summary import SERIES, History
 
 
 class ChainFile:
@@ -97,14 +97,14 @@ class ChainFile:
                 self.h5[name].resize(self.steps, axis=0)
         self.h5.flush()
 
-    def append(self, rows: dict[str, np.ndarray], x: np.ndarray, rng_state: np.ndarray) -> None:
+    def append(self, rows: History, x: np.ndarray, rng_state: np.ndarray) -> None:
         """Append [n, chains] rows of every series, then commit the new chain state."""
         start = self.steps
-        n = len(rows[SERIES[0]])
-        for name in SERIES:
+        n = len(rows.plaq)
+        for name, series in zip(SERIES, rows.series()):
             ds = self.h5[name]
             ds.resize(start + n, axis=0)
-            ds[start:] = rows[name]
+            ds[start:] = series
         slot = 1 - int(self.h5["progress"][1])
         self.h5["state_x"][slot] = x
         self.h5["state_rng"][slot] = rng_state
@@ -114,6 +114,10 @@ class ChainFile:
 
     def read(self, name: str, start: int = 0) -> np.ndarray:
         return self.h5[name][start:self.steps]
+
+    def history(self, steps: int) -> History:
+        """The first `steps` committed rows of every series."""
+        return History(*(self.h5[name][:steps] for name in SERIES))
 
     def close(self) -> None:
         self.h5.close()

@@ -154,15 +154,9 @@ def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:
     return model, cfg
 
 
-# Keys that fix the shapes of the weights: a model can start another run only if they agree.
-_ARCHITECTURE_KEYS = (("dynamics", "n_leapfrog"), ("dynamics", "share_networks"),
-                      ("dynamics", "dtype"), ("network", "kind"), ("network", "units"),
-                      ("network", "kernel_size"))
-
-
 def check_init_from(cfg: config_mod.Config) -> Path | None:
     """The weights file named by training.init_from, checked against cfg before any work:
-    the same architecture (and lattice, for mlp networks, whose weights depend on it)."""
+    the same architecture (config.Config.architecture)."""
     source = cfg.training.init_from
     if source is None:
         return None
@@ -170,12 +164,10 @@ def check_init_from(cfg: config_mod.Config) -> Path | None:
         weights, cfg_path = _model_files(Path(source))
     except FileNotFoundError as err:
         raise config_mod.ConfigError(f"training.init_from: {err}") from None
-    old = config_mod.load(cfg_path)
-    keys = _ARCHITECTURE_KEYS + ((("lattice", "size"),) if cfg.network.kind == "mlp" else ())
-    for section, key in keys:
-        was, now = getattr(getattr(old, section), key), getattr(getattr(cfg, section), key)
-        if was != now:
+    was = config_mod.load(cfg_path).architecture()
+    for key, now in cfg.architecture().items():
+        if was.get(key) != now:
             raise config_mod.ConfigError(
-                f"training.init_from: {source} was trained with {section}.{key}={was!r} but "
-                f"this run has {now!r}; use the same {section}.{key} to start from it")
+                f"training.init_from: {source} was trained with {key}={was.get(key)!r} but "
+                f"this run has {now!r}; use the same {key} to start from it")
     return weights

@@ -11,34 +11,25 @@ import math
 import sys
 from pathlib import Path
 
+from .summary import ChainSummary, Comparison
 
-def load_summaries(dirs) -> list[dict]:
+
+def load_summaries(dirs) -> list[ChainSummary]:
     rows = []
     for d in dirs:
         path = Path(d) / "summary.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; pass directories bin/infer.py wrote")
-        rows.append(json.loads(path.read_text()) | {"dir": str(d)})
+        rows.append(ChainSummary.from_dict(json.loads(path.read_text())))
     return rows
 
 
-def pair_rows(rows: list[dict]) -> list[dict]:
-    """One row per (beta, lattice) holding both samplers' figures and HMC / L2HMC ratios."""
+def pair_rows(summaries: list[ChainSummary]) -> list[dict]:
+    """One Comparison row per (beta, lattice) with both samplers' figures and the gains."""
     out = []
-    for key in sorted({(r["beta"], r["lattice"]) for r in rows}):
-        both = {r["sampler"]: r for r in rows if (r["beta"], r["lattice"]) == key}
-        row = {"beta": key[0], "lattice": key[1]}
-        for name, r in both.items():
-            row.update({f"n_leapfrog_{name}": r["n_leapfrog"],
-                        f"tau_int_{name}": r["tau_int_charge_int"],
-                        f"tau_int_{name}_err": r["tau_int_charge_int_err"],
-                        f"nlf_tau_int_{name}": r["nlf_tau_int_charge_int"],
-                        f"tau_int_seconds_{name}": r["tau_int_seconds_charge_int"],
-                        f"accept_{name}": r["accept_mean"]})
-        if len(both) == 2:
-            for fig in ("tau_int", "nlf_tau_int", "tau_int_seconds"):
-                row[f"{fig}_ratio"] = row[f"{fig}_hmc"] / row[f"{fig}_l2hmc"]
-        out.append(row)
+    for key in sorted({(s.beta, s.lattice) for s in summaries}):
+        both = {s.sampler: s for s in summaries if (s.beta, s.lattice) == key}
+        out.append(Comparison(both.get("l2hmc"), both.get("hmc")).row())
     return out
 
 
@@ -56,11 +47,11 @@ def table(rows: list[dict]) -> str:
                if f"tau_int_{s}" in r else f"{'-':>15}" for s in ("hmc", "l2hmc")]
         lines.append(
             f"{r['beta']:5.3g} {r['lattice']:>8} | {tau[0]:>15} {tau[1]:>15} "
-            f"{cell(r, 'tau_int_ratio', '6.2f')} | {cell(r, 'nlf_tau_int_hmc', '11.1f')} "
-            f"{cell(r, 'nlf_tau_int_l2hmc', '10.1f')} {cell(r, 'nlf_tau_int_ratio', '6.2f')} | "
+            f"{cell(r, 'tau_int_gain', '6.2f')} | {cell(r, 'nlf_tau_int_hmc', '11.1f')} "
+            f"{cell(r, 'nlf_tau_int_l2hmc', '10.1f')} {cell(r, 'nlf_tau_int_gain', '6.2f')} | "
             f"{cell(r, 'tau_int_seconds_hmc', '13.4f')} "
             f"{cell(r, 'tau_int_seconds_l2hmc', '12.4f')} "
-            f"{cell(r, 'tau_int_seconds_ratio', '6.2f')}")
+            f"{cell(r, 'seconds_gain', '6.2f')}")
     return "\n".join(lines)
 
 
@@ -72,7 +63,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         rows = load_summaries(args.dirs)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     paired = pair_rows(rows)
@@ -81,5 +72,7 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps(paired, indent=1))
     if args.plot:
         from . import plots
-        plots.tau_vs_beta(rows, Path(args.plot))
+        plots.tau_vs_beta([plots.TauPoint(r.sampler, r.beta, r.stats.tau_int_charge_int,
+                                          r.stats.tau_int_charge_int_err) for r in rows],
+                          Path(args.plot))
     return 0

@@ -21,11 +21,20 @@ class ConfigError(ValueError):
     """A configuration problem, worded for the command line."""
 
 
+# The allowed values of every choice, defined once; the modules that act on them read these.
+NetworkKind = Literal["conv", "mlp"]   # conv: any lattice size; mlp: the paper's dense net
+Activation = Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"]
+LossForm = Literal["standard", "mixed"]     # mixed: w/l - l/w keeps gradients alive
+AnnealingKind = Literal["linear", "geometric", "steps", "none"]
+LrDecay = Literal["none", "cosine", "exponential"]
+FloatType = Literal["float32", "float64"]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Lattice(Section):
+class LatticeConfig(Section):
     size: tuple[int, int] = (8, 8)          # Lt, Lx (even: checkerboard masks)
 
     @field_validator("size")
@@ -34,43 +43,58 @@ class Lattice(Section):
         return check_shape(*size, even=True)
 
 
-class Dynamics(Section):
+class DynamicsConfig(Section):
     n_leapfrog: int = Field(4, ge=1)        # leapfrog layers per trajectory (N_LF)
     step_size: float = Field(0.2, gt=0)     # initial eps_x = eps_v of every layer
     train_step_size: bool = True            # eps_x, eps_v trainable per layer
     share_networks: bool = False            # one set of networks for all layers
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: FloatType = "float32"
 
 
-class Network(Section):
-    kind: Literal["conv", "mlp"] = "conv"   # conv: any lattice size; mlp: the paper's dense net
-    units: tuple[int, ...] = (8, 8)         # hidden channels (conv) or units (mlp) per layer
-    activation: Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"] = "swish"
+class NetworkConfig(Section):
+    """Architecture of every Gamma (v) and Lambda (x) network of a model."""
+    kind: NetworkKind = "conv"
+    units: tuple[int, ...] = Field((8, 8), min_length=1)   # hidden channels (conv) / units (mlp)
+    activation: Activation = "swish"
     init_scale: float = Field(0.1, ge=0)    # head weight scale: small = starts near leapfrog
-    kernel_size: int = Field(3, ge=1)
+    kernel_size: int = Field(3, ge=1)       # conv only; odd
+
+    @field_validator("units")
+    @classmethod
+    def _positive_units(cls, units):
+        if any(u < 1 for u in units):
+            raise ValueError(f"units must be positive, got {units}")
+        return units
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, size):
+        if size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {size}")
+        return size
 
 
-class Loss(Section):
+class LossConfig(Section):
     charge_weight: float = Field(1.0, ge=0)     # w_Q on A * (Q_R' - Q_R)^2
     plaq_weight: float = Field(0.0, ge=0)       # w_P on A * sum_P 2(1 - cos(x'_P - x_P))
-    form: Literal["standard", "mixed"] = "standard"   # mixed: w/l - l/w keeps gradients alive
+    form: LossForm = "standard"
     eps: float = Field(1e-4, gt=0)              # regulator of the mixed form
 
 
-class Annealing(Section):
-    kind: Literal["linear", "geometric", "steps", "none"] = "linear"
+class AnnealingConfig(Section):
+    kind: AnnealingKind = "linear"
     beta_start: float = Field(2.0, gt=0)        # beta at step 0 (ignored by kind=none)
     beta_final: float = Field(3.0, gt=0)        # target beta; gamma_t = beta_t / beta_final
     stages: int = Field(5, ge=1)                # plateaus of kind=steps
 
 
-class Training(Section):
+class TrainingConfig(Section):
     steps: int = Field(400, ge=1)
     chains: int = Field(64, ge=1)               # per rank
     seed: int = 0                               # rank r uses seed + r
     lr: float = Field(3e-3, gt=0)
     lr_warmup_steps: int = Field(0, ge=0)
-    lr_decay: Literal["none", "cosine", "exponential"] = "none"
+    lr_decay: LrDecay = "none"
     lr_decay_rate: float = Field(0.1, gt=0)     # final lr = lr * rate (cosine, exponential)
     scale_lr_with_ranks: bool = False           # lr * n_ranks under Horovod
     clip_norm: Optional[float] = Field(1.0, gt=0)   # global-norm gradient clipping; null: off
@@ -80,12 +104,12 @@ class Training(Section):
     hmc_therm: int = Field(0, ge=0)             # HMC trajectories at beta_start before step 1
 
 
-class Checkpoint(Section):
+class CheckpointConfig(Section):
     every: int = Field(100, ge=1)
     keep: int = Field(3, ge=1)
 
 
-class Evaluation(Section):
+class EvaluationConfig(Section):
     steps: int = Field(300, ge=0)               # 0: no evaluation after training
     chains: int = Field(64, ge=1)
     therm: int = Field(30, ge=0)
@@ -94,17 +118,29 @@ class Evaluation(Section):
 
 
 class Config(Section):
-    lattice: Lattice = Lattice()
-    dynamics: Dynamics = Dynamics()
-    network: Network = Network()
-    loss: Loss = Loss()
-    annealing: Annealing = Annealing()
-    training: Training = Training()
-    checkpoint: Checkpoint = Checkpoint()
-    evaluation: Evaluation = Evaluation()
+    lattice: LatticeConfig = LatticeConfig()
+    dynamics: DynamicsConfig = DynamicsConfig()
+    network: NetworkConfig = NetworkConfig()
+    loss: LossConfig = LossConfig()
+    annealing: AnnealingConfig = AnnealingConfig()
+    training: TrainingConfig = TrainingConfig()
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
     def to_dict(self) -> dict:
         return self.model_dump(mode="json")
+
+    def architecture(self) -> dict:
+        """The keys that fix the shapes of a model's weights: a trained model can start
+        another run only where these agree (mlp weights also depend on the lattice)."""
+        arch = {"dynamics.n_leapfrog": self.dynamics.n_leapfrog,
+                "dynamics.share_networks": self.dynamics.share_networks,
+                "dynamics.dtype": self.dynamics.dtype, "network.kind": self.network.kind,
+                "network.units": self.network.units,
+                "network.kernel_size": self.network.kernel_size}
+        if self.network.kind == "mlp":
+            arch["lattice.size"] = self.lattice.size
+        return arch
 
 
 def _one_line(err: ValidationError) -> str:

@@ -36,6 +36,10 @@ class SingleProcess:
     def mean(self, value: tf.Tensor) -> tf.Tensor:
         return value
 
+    def barrier(self) -> None:
+        """Return once every rank has called it (e.g. every rank's file is complete)."""
+        return None
+
     def gather(self, array: np.ndarray) -> np.ndarray:
         """Stack every rank's array on a new leading axis (on every rank)."""
         return np.asarray(array)[None]
@@ -75,10 +79,13 @@ class HorovodDistribution(SingleProcess):
     def mean(self, value: tf.Tensor) -> tf.Tensor:
         return self.hvd.allreduce(value, op=self.hvd.Average)
 
+    def barrier(self) -> None:
+        # horovod.tensorflow has no barrier; an allreduce returns only once every rank joined
+        self.hvd.allreduce(tf.zeros([1]), op=self.hvd.Sum, name="barrier")
+
     def gather(self, array: np.ndarray) -> np.ndarray:
         arr = np.asarray(array)
         return self.hvd.allgather(tf.constant(arr[None])).numpy()
-
 
 
 def launched_with_several_ranks() -> bool:

@@ -1,6 +1,6 @@
 """The generalised leapfrog (LeapfrogLayers) and its exact inverse; HMC is the no-network case.
 
-Conventions are physics.md section 4. Each of the N_LF layers does
+Conventions: docs/physics.md section 4. Each of the N_LF layers does
     (a) v half-update   (b) x update on mbar links   (c) x update on m links   (d) v half-update
 and the backward direction runs (d)^-1 (c)^-1 (b)^-1 (a)^-1 through the layers in reverse
 order. The x-scaling is the circle diffeomorphism x -> 2 atan(e^a tan(x/2)), written here in
@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from . import lattice
 from .checks import check_beta, check_positive_int, check_shape
-from .networks import Heads, LinkEncoding, NetworkConfig, UpdateNetwork
+from .config import NetworkConfig
+from .networks import Heads, LinkEncoding, UpdateNetwork
 
 
 class Proposal(NamedTuple):
@@ -40,7 +41,7 @@ class StepResults(NamedTuple):
     charge_jump: tf.Tensor     # A * (Q_R(x') - Q_R(x))^2 of the proposal: what training maximises
     charge_int: tf.Tensor      # of the new state
     charge_sin: tf.Tensor
-    plaquette: tf.Tensor
+    plaq: tf.Tensor
 
 
 def checkerboard_mask(lt, lx, parity: int, dtype=tf.float32) -> tf.Tensor:
@@ -332,6 +333,51 @@ def metropolis_hastings(rng: tf.random.Generator, x, x_proposed, accept_prob):
     return tf.where(accepted[:, None, None, None], x_proposed, x), accepted
 
 
+def charge_jump(accept_prob, charge_before, charge_after):
+    """A * (Q_R(x') - Q_R(x))^2 per chain: the expected squared charge move of a proposal,
+    which training maximises."""
+    return accept_prob * tf.square(charge_after - charge_before)
+
+
+class Transition(NamedTuple):
+    """Everything one MCMC transition of a batch of chains computed, each per chain."""
+    x: tf.Tensor                        # the state it started from
+    v: tf.Tensor                        # the momenta drawn
+    direction: tf.Tensor                # +1 forward, -1 backward
+    proposal: Proposal
+    before: lattice.Observables         # of x
+    after: lattice.Observables          # of the proposal
+    log_ratio: tf.Tensor                # log of the MH ratio, Jacobian included
+    accept_prob: tf.Tensor
+    accepted: tf.Tensor
+    x_new: tf.Tensor                    # the chains after the MH step
+
+    def results(self) -> StepResults:
+        """The diagnostics of the transition; the charges and plaquette are the new state's."""
+        new = lattice.Observables(*(tf.where(self.accepted, a, b)
+                                    for a, b in zip(self.after, self.before)))
+        return StepResults(
+            accept_prob=self.accept_prob, accepted=self.accepted,
+            energy_change=self.proposal.logdet - self.log_ratio, logdet=self.proposal.logdet,
+            charge_jump=charge_jump(self.accept_prob, self.before.charge_sin,
+                                    self.after.charge_sin),
+            charge_int=new.charge_int, charge_sin=new.charge_sin, plaq=new.plaquette)
+
+
+def transition(dynamics: Dynamics, rng: tf.random.Generator, x, beta) -> Transition:
+    """The one MCMC kernel, used by sampling and (under a GradientTape) by training: draw v
+    and d, propose (x', v') = F_d(x, v), accept with min(1, exp(H - H' + logdet)). The random
+    draws come from `rng` in a fixed order (v, d, MH uniform)."""
+    v, direction = draw_momenta_and_directions(rng, x)
+    proposal = dynamics.propose(x, v, direction, beta)
+    before, after = lattice.observables(x, beta), lattice.observables(proposal.x, beta)
+    log_ratio = log_accept_ratio(before.action, v, after.action, proposal)
+    prob = accept_probability(log_ratio)
+    x_new, accepted = metropolis_hastings(rng, x, proposal.x, prob)
+    return Transition(x, v, direction, proposal, before, after, log_ratio, prob, accepted,
+                      x_new)
+
+
 class Sampler:
     """MCMC kernel over a batch of chains: one compiled transition, a seeded RNG it owns.
 
@@ -344,12 +390,20 @@ class Sampler:
             raise ValueError("jit_compile=True needs static shapes; the L2HMC transition splits "
                              "chains by direction dynamically. Use jit_compile only for HMC.")
         self.dynamics = dynamics
-        self.rng = tf.random.Generator.from_seed(seed)
+        self._rng = tf.random.Generator.from_seed(seed)
         self._step = tf.function(self._one_step, jit_compile=jit_compile, autograph=False)
 
     @property
     def tracing_count(self) -> int:
         return self._step.experimental_get_tracing_count()
+
+    def rng_state(self) -> np.ndarray:
+        """The RNG state, to store beside the chains (resumable output)."""
+        return self._rng.state.numpy()
+
+    def set_rng_state(self, state) -> None:
+        """Continue from a stored RNG state: the chain goes on as if it had not stopped."""
+        self._rng.reset(state)
 
     def one_step(self, x, beta):
         """One transition of every chain. Checks what is free to check (shapes, dtype, a
@@ -363,20 +417,14 @@ class Sampler:
             check_beta(beta)
         return self._step(x, tf.convert_to_tensor(beta, dtype=x.dtype))
 
+    def transition(self, x, beta) -> Transition:
+        """One transition with this sampler's RNG, uncompiled: training calls it under a
+        GradientTape inside its own compiled step, so it differentiates what sampling runs."""
+        return transition(self.dynamics, self._rng, x, beta)
+
     def _one_step(self, x, beta):
-        dyn = self.dynamics
-        v, direction = draw_momenta_and_directions(self.rng, x)
-        proposal = dyn.propose(x, v, direction, beta)
-        before, after = lattice.observables(x, beta), lattice.observables(proposal.x, beta)
-        log_ratio = log_accept_ratio(before.action, v, after.action, proposal)
-        prob = accept_probability(log_ratio)
-        x_new, accepted = metropolis_hastings(self.rng, x, proposal.x, prob)
-        new = lattice.Observables(*(tf.where(accepted, a, b) for a, b in zip(after, before)))
-        return x_new, StepResults(
-            accept_prob=prob, accepted=accepted, energy_change=proposal.logdet - log_ratio,
-            logdet=proposal.logdet,
-            charge_jump=prob * tf.square(after.charge_sin - before.charge_sin),
-            charge_int=new.charge_int, charge_sin=new.charge_sin, plaquette=new.plaquette)
+        step = self.transition(x, beta)
+        return step.x_new, step.results()
 
 
 def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:
@@ -403,9 +451,7 @@ def hmc_thermalize(x: tf.Tensor, beta: float, n_trajectories: int, n_leapfrog: i
 
 def from_config(cfg) -> Dynamics:
     """The Dynamics a run config describes (a config.Config)."""
-    d, n = cfg.dynamics, cfg.network
-    network = NetworkConfig(kind=n.kind, units=tuple(n.units), activation=n.activation,
-                            init_scale=n.init_scale, kernel_size=n.kernel_size)
-    return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=network,
+    d = cfg.dynamics
+    return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=cfg.network,
                     share_networks=d.share_networks, train_step_size=d.train_step_size,
                     dtype=d.dtype)

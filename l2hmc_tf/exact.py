@@ -1,4 +1,5 @@
-"""Exact plaquette, <Q_Z^2> and chi_Q of 2D U(1) on a finite periodic torus (physics.md section 2).
+"""Exact plaquette, <Q_Z^2> and chi_Q of 2D U(1) on a finite periodic torus (docs/physics.md
+section 2).
 
 Every sampler in this project is validated against these numbers. The character expansion
 sums sectors n with weights w_n = I_n(beta)^V / sum_m I_m(beta)^V; Bessel functions are

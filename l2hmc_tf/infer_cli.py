@@ -11,6 +11,7 @@ import argparse
 import logging
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from .chainfile import ChainFile
 from .distributed import make_distribution
 from .dynamics import Sampler, hmc
 from .inference import run_to_file, sample_chain, summarize_files
+from .summary import ChainSummary
 
 log = logging.getLogger("l2hmc_tf")
 
@@ -123,18 +125,64 @@ def tune_step_size(dyn, shape, beta: float, target: float, seed: int, rounds: in
     return float(dyn.leapfrog_layers[0].eps_x)
 
 
+def rank_file(outdir: Path, rank: int, size: int) -> Path:
+    """inference.h5 for a single process, inference.rank<r>.h5 for each rank under Horovod."""
+    return outdir / ("inference.h5" if size == 1 else f"inference.rank{rank}.h5")
+
+
+def _prepare_output(args, dist):
+    """Everything checked and the output directory made; raises before any sampling."""
+    dyn, cfg, beta, shape, sampler_name, outdir = prepare(args)
+    path = rank_file(outdir, dist.rank, dist.size)
+    attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
+             "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
+             "chains": args.chains}
+    _check_output(path, args.resume, attrs)
+    outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
+    return dyn, beta, shape, outdir, path, attrs
+
+
+def _therm(args) -> int:
+    """Trajectories dropped before analysis: --therm, or a tenth of --steps."""
+    return args.therm if args.therm is not None else args.steps // 10
+
+
+def _sample(args, dist, dyn, beta, shape, outdir: Path, path: Path,
+            attrs: dict) -> tuple[float, int]:
+    """Create (or reopen) this rank's chain file and sample it to --steps; returns the wall
+    seconds and the step the file held before."""
+    therm = _therm(args)
+    sampler = Sampler(dyn, seed=args.seed + dist.rank)
+    if not args.resume:
+        x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype,
+                                  seed=args.seed + dist.rank)
+        attrs.update(version=__version__, step_size=float(dyn.leapfrog_layers[0].eps_x),
+                     thermalization=therm)
+        ChainFile.create(path, attrs, x0.numpy(), sampler.rng_state(), args.chunk).close()
+    truth = exact.torus_observables(*shape, beta)
+    log.info("%s at beta %g on %dx%d: %d chains x %d trajectories -> %s (exact plaquette "
+             "%.6f, <Q^2> %.5f)", attrs["sampler"], beta, *shape, args.chains, args.steps,
+             path, truth["plaquette"], truth["q2"])
+    chain_file = ChainFile.open(path)
+    first_step = chain_file.steps
+
+    def refresh(steps, seconds):
+        log.info("committed %d/%d trajectories (%.1f traj/s)", steps, args.steps,
+                 (steps - first_step) / max(seconds, 1e-9))
+        if dist.size == 1 and steps > therm + 8:
+            write_summary(outdir, [path], therm, seconds, steps - first_step)
+
+    try:
+        return run_to_file(sampler, chain_file, beta, args.steps, args.chunk, refresh), first_step
+    finally:
+        chain_file.close()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        dyn, cfg, beta, shape, sampler_name, outdir = prepare(args)
         dist = make_distribution()
-        name = "inference.h5" if dist.size == 1 else f"inference.rank{dist.rank}.h5"
-        path = outdir / name
-        attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
-                 "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
-                 "chains": args.chains}
-        _check_output(path, args.resume, attrs)
-        outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
+        dyn, beta, shape, outdir, path, attrs = _prepare_output(args, dist)
     except (UsageError, config_mod.ConfigError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -143,52 +191,27 @@ def main(argv=None) -> int:
     if args.target_accept is not None:
         eps = tune_step_size(dyn, shape, beta, args.target_accept, args.seed)
         log.info("tuned HMC step size to %.4f for acceptance %.2f", eps, args.target_accept)
-    seed = args.seed + dist.rank
-    sampler = Sampler(dyn, seed=seed)
-    if not args.resume:
-        x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype, seed=seed)
-        attrs.update(version=__version__, step_size=float(dyn.leapfrog_layers[0].eps_x),
-                     thermalization=args.therm if args.therm is not None else args.steps // 10)
-        ChainFile.create(path, attrs, x0.numpy(), sampler.rng.state.numpy(), args.chunk).close()
-    therm = args.therm if args.therm is not None else args.steps // 10
-    files = [outdir / ("inference.h5" if dist.size == 1 else f"inference.rank{r}.h5")
-             for r in range(dist.size)]
-    truth = exact.torus_observables(*shape, beta)
-    log.info("%s at beta %g on %dx%d: %d chains x %d trajectories -> %s (exact plaquette "
-             "%.6f, <Q^2> %.5f)", sampler_name, beta, *shape, args.chains, args.steps, path,
-             truth["plaquette"], truth["q2"])
-
-    def refresh(steps, seconds):
-        log.info("committed %d/%d trajectories (%.1f traj/s)", steps, args.steps,
-                 (steps - first_step) / max(seconds, 1e-9))
-        if dist.size == 1 and steps > therm + 8:
-            write_summary(outdir, files, therm, seconds, steps - first_step)
-
-    chain_file = ChainFile.open(path)
-    first_step = chain_file.steps
-    try:
-        seconds = run_to_file(sampler, chain_file, beta, args.steps, args.chunk, refresh)
-    finally:
-        chain_file.close()
-    dist.mean(tf.zeros([1]))          # every rank's file is complete before rank 0 reads them
+    seconds, first_step = _sample(args, dist, dyn, beta, shape, outdir, path, attrs)
+    dist.barrier()          # every rank's file is complete before rank 0 reads them
     if dist.is_root:
+        therm = _therm(args)
+        files = [rank_file(outdir, r, dist.size) for r in range(dist.size)]
         summary = write_summary(outdir, files, therm, seconds, args.steps - first_step)
-        write_plots(outdir, files, dyn, shape, beta, seed, therm)
+        write_plots(outdir, files, dyn, shape, beta, args.seed + dist.rank, therm)
         log.info("tau_int(Q_Z) = %.2f ± %.2f, N_LF*tau_int = %.1f, plaquette %.2f sigma and "
-                 "<Q^2> %.2f sigma from exact; wrote %s", summary["tau_int_charge_int"],
-                 summary["tau_int_charge_int_err"], summary["nlf_tau_int_charge_int"],
-                 summary["plaq_sigma"], summary["q2_sigma"], outdir / "summary.json")
+                 "<Q^2> %.2f sigma from exact; wrote %s", summary.stats.tau_int_charge_int,
+                 summary.stats.tau_int_charge_int_err, summary.nlf_tau_int_charge_int,
+                 summary.stats.plaq_sigma, summary.stats.q2_sigma, outdir / "summary.json")
     return 0
 
 
-def write_summary(outdir: Path, files, therm: int, seconds: float, new_steps: int) -> dict:
+def write_summary(outdir: Path, files, therm: int, seconds: float,
+                  new_steps: int) -> ChainSummary:
     """summary.json: tau_int, means with errors beside the exact values, throughput."""
-    summary = summarize_files(files, therm)
-    rate = new_steps / seconds if seconds > 0 else math.nan
-    summary.update({"wall_seconds": seconds, "trajectories_per_second": rate,
-                    "tau_int_seconds_charge_int": summary["tau_int_charge_int"] / rate,
-                    "files": [str(f.name) for f in files]})
-    atomic.write_json(outdir / "summary.json", summary)
+    summary = replace(summarize_files(files, therm), wall_seconds=seconds,
+                      trajectories_per_second=new_steps / seconds if seconds > 0 else math.nan,
+                      files=tuple(f.name for f in files))
+    atomic.write_json(outdir / "summary.json", summary.to_dict())
     return summary
 
 

@@ -1,4 +1,4 @@
-"""2D U(1) lattice gauge theory on a periodic Lt x Lx torus (physics.md section 1).
+"""2D U(1) lattice gauge theory on a periodic Lt x Lx torus (docs/physics.md section 1).
 
 A batch of configurations is a float tensor of link angles with shape [batch, Lt, Lx, 2]:
 the last axis is the direction mu, mu=0 points along axis 1 and mu=1 along axis 2.

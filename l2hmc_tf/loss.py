@@ -1,19 +1,17 @@
-"""Training loss (physics.md section 5): reward accepted proposals that move the charge.
+"""Training loss (docs/physics.md section 5): reward accepted proposals that move the charge.
 
-Computed on the proposal x' (not the accepted state), so gradients flow through the
-acceptance probability A and through Q_R(x').
+Computed from a dynamics.Transition on the proposal x' (not the accepted state), so gradients
+flow through the acceptance probability A and through Q_R(x').
 """
 from __future__ import annotations
+
+from typing import get_args
 
 import tensorflow as tf
 
 from . import lattice
-
-
-def expected_charge_jump(accept_prob, x_init, x_prop) -> tf.Tensor:
-    """A * (Q_R(x') - Q_R(x))^2 per chain: the quantity training maximises."""
-    dq = lattice.charge_sin(x_prop) - lattice.charge_sin(x_init)
-    return accept_prob * tf.square(dq)
+from .config import LossForm
+from .dynamics import Transition, charge_jump
 
 
 def expected_plaquette_jump(accept_prob, x_init, x_prop) -> tf.Tensor:
@@ -28,15 +26,17 @@ def _term(jump, weight: float, form: str, eps: float):
     return -weight * tf.reduce_mean(jump)
 
 
-def loss(accept_prob, x_init, x_prop, charge_weight: float = 1.0, plaq_weight: float = 0.0,
-         form: str = "standard", eps: float = 1e-4) -> tf.Tensor:
+def loss(step: Transition, charge_weight: float = 1.0, plaq_weight: float = 0.0,
+         form: LossForm = "standard", eps: float = 1e-4) -> tf.Tensor:
     """Scalar loss to minimise; weights of zero drop their term."""
-    if form not in ("standard", "mixed"):
-        raise ValueError(f"loss form must be 'standard' or 'mixed', got {form!r}")
-    total = tf.zeros([], accept_prob.dtype)
+    if form not in get_args(LossForm):
+        raise ValueError(f"loss form must be one of {get_args(LossForm)}, got {form!r}")
+    prob = step.accept_prob
+    total = tf.zeros([], prob.dtype)
     if charge_weight > 0:
-        total += _term(expected_charge_jump(accept_prob, x_init, x_prop), charge_weight, form, eps)
+        jump = charge_jump(prob, step.before.charge_sin, step.after.charge_sin)
+        total += _term(jump, charge_weight, form, eps)
     if plaq_weight > 0:
-        total += _term(expected_plaquette_jump(accept_prob, x_init, x_prop), plaq_weight, form,
-                       eps)
+        jump = expected_plaquette_jump(prob, step.x, step.proposal.x)
+        total += _term(jump, plaq_weight, form, eps)
     return total

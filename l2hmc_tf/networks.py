@@ -7,17 +7,17 @@ with lambda_s, lambda_q trainable weights. Two trunks:
   - "mlp": dense layers over the flattened lattice (the paper's network); fixed lattice size.
   - "conv": periodic 3x3 convolutions, no layer over sites, so one set of weights runs on any
     lattice size (train small, sample big).
+The architecture (kind, units, activation, ...) is a config.NetworkConfig, whose defaults and
+allowed values are defined there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import keras
 import tensorflow as tf
 
-NETWORK_KINDS = ("mlp", "conv")
-ACTIVATIONS = ("relu", "swish", "tanh", "gelu", "elu", "softplus")
+from .config import NetworkConfig
 
 
 class Heads(NamedTuple):
@@ -25,30 +25,6 @@ class Heads(NamedTuple):
     s: tf.Tensor
     t: tf.Tensor
     q: tf.Tensor
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """Architecture of every Gamma (v) and Lambda (x) network of the model."""
-    kind: str = "conv"
-    units: tuple[int, ...] = field(default=(16, 16))   # hidden units (mlp) or channels (conv)
-    activation: str = "swish"
-    init_scale: float = 0.01    # head kernel scale: a fresh model is close to plain leapfrog
-    kernel_size: int = 3        # conv only
-
-    def __post_init__(self):
-        if self.kind not in NETWORK_KINDS:
-            raise ValueError(f"network kind must be one of {NETWORK_KINDS}, got {self.kind!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"network activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if not self.units or any(int(u) < 1 for u in self.units):
-            raise ValueError(f"network units must be a non-empty list of positive ints, "
-                             f"got {self.units!r}")
-        if not self.init_scale >= 0:
-            raise ValueError(f"network init_scale must be >= 0, got {self.init_scale!r}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ValueError(f"network kernel_size must be odd and >= 1, got {self.kernel_size}")
 
 
 class LinkEncoding(keras.layers.Layer):

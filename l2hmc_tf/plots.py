@@ -3,6 +3,7 @@ window, tau_int against beta (the paper's figure 4), in-trajectory diagnostics (
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -47,22 +48,26 @@ def autocorrelation(series: np.ndarray, path: Path, name: str = "Q_Z") -> Path:
     return _save(fig, path)
 
 
-def tau_vs_beta(rows: list[dict], path: Path, per_leapfrog: bool = False,
+class TauPoint(NamedTuple):
+    """One point of a tau_int-against-beta plot: a sampler's (N_LF *) tau_int with its error."""
+    label: str
+    beta: float
+    value: float
+    error: float
+
+
+def tau_vs_beta(points: list[TauPoint], path: Path, ylabel: str = "$\\tau_{int}(Q_Z)$",
                 reference: dict[str, dict[float, float]] | None = None) -> Path:
-    """tau_int(Q_Z) with errors against beta, one line per sampler (summary.json rows).
-    per_leapfrog plots N_LF * tau_int (cost in force evaluations, comparable across N_LF);
-    reference adds published values, {label: {beta: value}}, as dashed lines."""
+    """tau_int(Q_Z) (or N_LF * tau_int, with its ylabel) with errors against beta, one line
+    per label; reference adds published values, {label: {beta: value}}, as dashed lines."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for sampler in sorted({r["sampler"] for r in rows}):
-        pts = sorted((r["beta"], r["tau_int_charge_int"], r["tau_int_charge_int_err"],
-                      r["n_leapfrog"] if per_leapfrog else 1)
-                     for r in rows if r["sampler"] == sampler)
-        b, tau, err, scale = (np.array(v) for v in zip(*pts))
-        ax.errorbar(b, scale * tau, scale * err, marker="o", capsize=3, label=sampler)
+    for label in sorted({p.label for p in points}):
+        b, value, err = (np.array(v) for v in zip(*sorted(
+            (p.beta, p.value, p.error) for p in points if p.label == label)))
+        ax.errorbar(b, value, err, marker="o", capsize=3, label=label)
     for label, values in (reference or {}).items():
         b = sorted(values)
         ax.plot(b, [values[k] for k in b], ls="--", marker="x", label=label)
-    ylabel = "$N_{LF}\\,\\tau_{int}(Q_Z)$" if per_leapfrog else "$\\tau_{int}(Q_Z)$"
     ax.set(xlabel="$\\beta$", ylabel=ylabel, yscale="log")
     ax.legend()
     return _save(fig, path)

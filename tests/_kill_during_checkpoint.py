@@ -4,7 +4,7 @@ import os
 import signal
 import sys
 
-from l2hmc_tf import checkpoints, training
+from l2hmc_tf import checkpoints, train_cli
 
 writes = []
 real_write_state = checkpoints._write_state
@@ -21,4 +21,4 @@ def dying_write_state(path, state):
 
 
 checkpoints._write_state = dying_write_state
-sys.exit(training.main(sys.argv[1:]))
+sys.exit(train_cli.main(sys.argv[1:]))

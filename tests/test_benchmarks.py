@@ -14,16 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def run(script, out):
+def run(module, out):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, script, "--quick", "--json", str(out)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", module, "--quick", "--json", str(out)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout
 
 
 def test_throughput_quick(tmp_path):
-    data, stdout = run("benchmarks/throughput.py", tmp_path / "t.json")
+    data, stdout = run("benchmarks.throughput", tmp_path / "t.json")
     row = data["rows"][0]
     for key in ("hmc_tf", "hmc_tf_xla", "hmc_numpy", "hmc_tfp", "l2hmc_transition",
                 "l2hmc_train_step", "speedup_vs_numpy", "speedup_vs_tfp",
@@ -34,7 +34,7 @@ def test_throughput_quick(tmp_path):
 
 
 def test_train_profile_quick(tmp_path):
-    data, stdout = run("benchmarks/train_profile.py", tmp_path / "p.json")
+    data, stdout = run("benchmarks.train_profile", tmp_path / "p.json")
     first, second = data["rows"]
     assert first["cost_vs_config"] == 1.0 and second["n_leapfrog"] == 1
     assert second["cost_vs_config"] == pytest.approx(
@@ -43,7 +43,7 @@ def test_train_profile_quick(tmp_path):
 
 
 def test_horovod_scaling_quick(tmp_path):
-    data, _ = run("benchmarks/horovod_scaling.py", tmp_path / "s.json")
+    data, _ = run("benchmarks.horovod_scaling", tmp_path / "s.json")
     assert data["steps_per_s_1rank_2threads"] > 0 and data["steps_per_s_2ranks_1thread"] > 0
     assert data["weak_scaling_efficiency"] == pytest.approx(
         data["steps_per_s_2ranks_1thread"] / data["steps_per_s_1rank_2threads"])
@@ -58,7 +58,7 @@ TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "
 def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     out = tmp_path / "tau.json"
-    done = subprocess.run([sys.executable, "benchmarks/tau_int.py", "--quick", "--betas", "1.5",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.tau_int", "--quick", "--betas", "1.5",
                            "2", "--finetune", "--runs", str(tmp_path / "runs"), "--json",
                            str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=900)
@@ -72,7 +72,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
     assert rows[1]["init_from"] == finetuned.training.init_from and rows[0]["init_from"] is None
     volume = tmp_path / "v.json"
-    done = subprocess.run([sys.executable, "benchmarks/volume_transfer.py", "--run",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.volume_transfer", "--run",
                            str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",
                            "--chains", "4", "--hmc-therm", "5", "--finetune-steps", "3", "--runs",
                            str(tmp_path / "vol"), "--json", str(volume)], cwd=ROOT, env=env,
@@ -91,7 +91,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert tuned.training.hmc_therm == 5
     assert tuned.training.init_from == str(tmp_path / "runs" / "b1.5")
     report = tmp_path / "results.md"
-    done = subprocess.run([sys.executable, "benchmarks/report.py", "--tau-int", str(out),
+    done = subprocess.run([sys.executable, "-m", "benchmarks.report", "--tau-int", str(out),
                            "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
                            "--scaling", str(tmp_path / "none.json"), "--train-profile",
                            str(tmp_path / "none.json"), "--out", str(report)],

@@ -1,4 +1,4 @@
-"""Exact torus solution (physics.md section 2) against independent numerics."""
+"""Exact torus solution (docs/physics.md section 2) against independent numerics."""
 import json
 import math
 import subprocess

@@ -191,8 +191,8 @@ def test_compare_table_and_plots(trained_run, tmp_path):
     assert done.returncode == 0, done.stderr
     row = json.loads((tmp_path / "cmp.json").read_text())[0]
     assert row["beta"] == 1.5 and row["lattice"] == "8x8"
-    assert row["tau_int_ratio"] == pytest.approx(row["tau_int_hmc"] / row["tau_int_l2hmc"])
-    assert row["nlf_tau_int_ratio"] == pytest.approx(
+    assert row["tau_int_gain"] == pytest.approx(row["tau_int_hmc"] / row["tau_int_l2hmc"])
+    assert row["nlf_tau_int_gain"] == pytest.approx(
         row["nlf_tau_int_hmc"] / row["nlf_tau_int_l2hmc"])
     assert "1.5" in done.stdout and "8x8" in done.stdout
     assert (tmp_path / "tau.png").stat().st_size > 1000
@@ -208,21 +208,22 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     sampler = hmc((8, 8), 4, 0.2)
     out = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5, rel_error=0.15,
                              max_steps=5000)
-    assert out["tau_int_precise"]
-    assert out["tau_int_charge_int_err"] < 0.15 * out["tau_int_charge_int"]
-    n_chunks = np.log2(out["steps"] / 20)
+    assert out.tau_int_precise
+    assert out.stats.tau_int_charge_int_err < 0.15 * out.stats.tau_int_charge_int
+    n_chunks = np.log2(out.steps / 20)
     assert n_chunks >= 1 and n_chunks == int(n_chunks)          # lengths 20, 40, 80, ...
-    assert out["steps"] - out["therm"] >= inference.MIN_LENGTH_IN_TAU * out["tau_int_charge_int"]
+    assert (out.steps - out.thermalization
+            >= inference.MIN_LENGTH_IN_TAU * out.stats.tau_int_charge_int)
     capped = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5,
                                 rel_error=1e-3, max_steps=50)
-    assert capped["steps"] == 50 and not capped["tau_int_precise"]
+    assert capped.steps == 50 and not capped.tau_int_precise
     seen = []
     fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                                on_chunk=lambda n, r: seen.append(n))
-    assert fixed["steps"] == 30 and fixed["therm"] == 2 and seen == [30]
+    assert fixed.steps == 30 and fixed.thermalization == 2 and seen == [30]
     given = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                                start=lattice.random_start(8, 8, 8, seed=5))
-    assert given["plaq_mean"] == fixed["plaq_mean"]     # the hot start it would have drawn
+    assert given.stats.plaq_mean == fixed.stats.plaq_mean     # the hot start it would have drawn
     with pytest.raises(ValueError, match="start holds 4 chains but 8"):
         inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                            start=lattice.random_start(4, 8, 8))

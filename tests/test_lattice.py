@@ -1,4 +1,4 @@
-"""Physics conventions of physics.md section 1."""
+"""Physics conventions of docs/physics.md section 1."""
 import math
 
 import numpy as np

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from l2hmc_tf.distributed import SingleProcess
 from l2hmc_tf import (annealing, autocorr, checkpoints, config, dynamics, lattice, loss,
-                      training)
+                      train_cli, training)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["lattice.size=[4,4]", "dynamics.n_leapfrog=2", "network.units=[4]",
@@ -69,8 +69,7 @@ def test_resume_is_exact(tmp_path):
     for _ in range(3):
         first.train_step(first.schedule.beta(first.step))
     first.save_checkpoint()
-    resumed = training.Trainer(cfg, tmp_path / "b")
-    resumed.restore()
+    resumed = training.Trainer(cfg, tmp_path / "b", resume=True)
     assert resumed.step == 3
     resumed.fit()
     for a, b in zip(weights_of(straight.dynamics), weights_of(resumed.dynamics)):
@@ -87,8 +86,7 @@ def test_checkpoints_rotate_and_corrupt_newest_is_skipped(tmp_path):
     assert names == ["ckpt-00000004", "ckpt-00000006"]
     newest = checkpoints.list_checkpoints(tmp_path)[-1] / checkpoints.STATE_FILE
     newest.write_bytes(newest.read_bytes()[:200])            # truncated by a crash
-    again = training.Trainer(tiny(), tmp_path)
-    again.restore()
+    again = training.Trainer(tiny(), tmp_path, resume=True)
     assert again.step == 4
 
 
@@ -173,10 +171,10 @@ def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
     config.dump(trainer.cfg, source / "config.yaml")
     base = ["--outdir", str(tmp_path / "new"), *sum((["--set", s] for s in TINY), []),
             "--set", f"training.init_from={source}"]
-    assert training.main(base + ["--set", "network.units=[8]"]) == 2
+    assert train_cli.main(base + ["--set", "network.units=[8]"]) == 2
     err = capsys.readouterr().err
     assert "network.units=(4,)" in err and "(8,)" in err
-    assert training.main(base + ["--set", f"training.init_from={tmp_path / 'none'}"]) == 2
+    assert train_cli.main(base + ["--set", f"training.init_from={tmp_path / 'none'}"]) == 2
     assert "holds no trained model" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
 
@@ -190,7 +188,7 @@ def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
 ])
 def test_bad_config_fails_before_creating_anything(tmp_path, capsys, args, needle):
     out = tmp_path / "run"
-    assert training.main(["--outdir", str(out), *args]) == 2
+    assert train_cli.main(["--outdir", str(out), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not out.exists()
@@ -207,21 +205,21 @@ def test_every_shipped_config_is_valid(path):
 def test_unknown_key_in_yaml_file_is_named(tmp_path, capsys):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("training:\n  steps: 10\n  lerning_rate: 0.1\n")
-    assert training.main(["--config", str(cfg), "--outdir", str(tmp_path / "r")]) == 2
+    assert train_cli.main(["--config", str(cfg), "--outdir", str(tmp_path / "r")]) == 2
     assert "training.lerning_rate" in capsys.readouterr().err
 
 
 def test_unwritable_or_occupied_outdir_is_rejected(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    assert training.main(["--outdir", str(blocker / "run")]) == 2
+    assert train_cli.main(["--outdir", str(blocker / "run")]) == 2
     assert str(blocker) in capsys.readouterr().err
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     (occupied / "something").write_text("x")
-    assert training.main(["--outdir", str(occupied)]) == 2
+    assert train_cli.main(["--outdir", str(occupied)]) == 2
     assert "--resume" in capsys.readouterr().err
-    assert training.main(["--outdir", str(tmp_path / "fresh"), "--resume"]) == 2
+    assert train_cli.main(["--outdir", str(tmp_path / "fresh"), "--resume"]) == 2
     assert "not a run directory" in capsys.readouterr().err
 
 
@@ -261,23 +259,34 @@ def test_annealing_rejects_decreasing_schedule():
         annealing.Schedule("linear", 5.0, 2.0, 10)
 
 
+def transition_between(x, y, accept_prob):
+    """A dynamics.Transition that proposed y from x with the given acceptance."""
+    zeros = tf.zeros_like(accept_prob)
+    return dynamics.Transition(
+        x=x, v=tf.zeros_like(x), direction=tf.ones_like(zeros),
+        proposal=dynamics.Proposal(y, tf.zeros_like(y), zeros),
+        before=lattice.observables(x, 1.0), after=lattice.observables(y, 1.0), log_ratio=zeros,
+        accept_prob=accept_prob, accepted=tf.ones_like(zeros, tf.bool), x_new=y)
+
+
 def test_loss_forms_reward_charge_jumps():
     x = lattice.random_start(16, 4, 4, seed=1)
     y = lattice.random_start(16, 4, 4, seed=2)
     a = tf.fill([16], 0.5)
-    jump = loss.expected_charge_jump(a, x, y)
-    standard = loss.loss(a, x, y)
+    step = transition_between(x, y, a)
+    jump = a * (lattice.charge_sin(y) - lattice.charge_sin(x)) ** 2
+    standard = loss.loss(step)
     np.testing.assert_allclose(standard, -tf.reduce_mean(jump), rtol=1e-6)
-    mixed = loss.loss(a, x, y, form="mixed", eps=1e-4)
+    mixed = loss.loss(step, form="mixed", eps=1e-4)
     np.testing.assert_allclose(mixed, tf.reduce_mean(1 / (jump + 1e-4)) - tf.reduce_mean(jump),
                                rtol=1e-5)
-    with_plaq = loss.loss(a, x, y, plaq_weight=0.5)
+    with_plaq = loss.loss(step, plaq_weight=0.5)
     assert float(with_plaq) < float(standard)          # the plaquette term only adds reward
-    assert float(loss.loss(tf.zeros([16]), x, y)) == 0.0
+    assert float(loss.loss(transition_between(x, y, tf.zeros([16])))) == 0.0
 
 
 def test_learning_rate_schedule_and_rank_scaling():
-    t = config.Training(steps=100, lr=0.01, lr_warmup_steps=10, lr_decay="cosine",
+    t = config.TrainingConfig(steps=100, lr=0.01, lr_warmup_steps=10, lr_decay="cosine",
                         lr_decay_rate=0.1, scale_lr_with_ranks=True)
     opt = training.make_optimizer(t, n_ranks=4)
     sched = opt._learning_rate
@@ -302,9 +311,36 @@ def test_a_non_finite_step_on_any_rank_makes_every_rank_skip():
         np.testing.assert_array_equal(a, b)
 
 
-def test_hmc_therm_thermalises_the_first_chains_but_not_a_resumed_run():
+def test_hmc_therm_thermalises_the_first_chains_but_not_a_resumed_run(tmp_path):
     hot = lattice.random_start(8, 4, 4, seed=0)
     cfg = tiny("training.hmc_therm=5")
     thermalised = dynamics.hmc_thermalize(hot, 1.0, 5, 2, 0.2, seed=0)   # beta_start, N_LF, eps
-    assert np.array_equal(training.Trainer(cfg).x.numpy(), thermalised.numpy())
-    assert np.array_equal(training.Trainer(cfg, resuming=True).x.numpy(), hot.numpy())
+    first = training.Trainer(cfg, tmp_path)
+    assert np.array_equal(first.x.numpy(), thermalised.numpy())
+    first.train_step(1.0)
+    first.save_checkpoint()
+    resumed = training.Trainer(cfg, tmp_path, resume=True)      # the checkpoint's chains, as is
+    assert resumed.step == 1 and np.array_equal(resumed.x.numpy(), first.x.numpy())
+
+
+def test_a_training_step_is_the_sampler_transition():
+    """Training differentiates the very transition sampling runs: from the same weights, chains
+    and RNG state, the trainer's proposal and acceptance equal the sampler's, and train_step
+    advances its chains to the sampler's next state (MH included)."""
+    trainer = training.Trainer(tiny("network.init_scale=1.0"))
+    state, x0, beta = trainer.sampler.rng_state(), trainer.x, 1.5
+    sampler = dynamics.Sampler(trainer.dynamics, seed=99)
+    sampler.set_rng_state(state)
+    reference = dynamics.Sampler(trainer.dynamics, seed=99)
+    reference.set_rng_state(state)
+    x_new, res = sampler.one_step(x0, beta)
+    mirrored = reference.transition(x0, tf.constant(beta))
+    step, _, finite, _ = trainer.gradients(x0, tf.constant(beta))
+    assert bool(finite) and 0 < int(tf.reduce_sum(tf.cast(res.accepted, tf.int32))) < 8
+    np.testing.assert_allclose(step.proposal.x.numpy(), mirrored.proposal.x.numpy(), atol=1e-5)
+    np.testing.assert_allclose(step.accept_prob.numpy(), res.accept_prob.numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(step.accepted.numpy(), res.accepted.numpy())
+    trainer.sampler.set_rng_state(state)
+    metrics = trainer.train_step(beta)
+    np.testing.assert_allclose(trainer.x.numpy(), x_new.numpy(), atol=1e-5)
+    assert metrics["accept"] == pytest.approx(float(tf.reduce_mean(res.accept_prob)), rel=1e-5)

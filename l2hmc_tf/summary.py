@@ -1,0 +1,171 @@
+"""Typed records of what a sampler run measured: each key is spelled, and each ratio computed,
+in this one place.
+
+- `History`: per-trajectory series of every chain, arrays [steps, chains] (also the datasets of
+  `inference.h5`).
+- `Statistics`: what the Gamma-method analysis of a History gives (means with errors beside
+  the exact torus values, tau_int of both charges).
+- `ChainSummary`: Statistics plus what was run and what it cost; `summary.json` of
+  `bin/infer.py` and each sampler of a training run's evaluation.
+- `Comparison`: L2HMC beside HMC at the same settings, with the HMC / L2HMC gains (> 1 means
+  L2HMC wins) and the flat row the benchmarks and `bin/compare.py` tabulate.
+
+Every record converts to and from plain dicts (JSON) with `to_dict` / `from_dict`; derived
+figures (N_LF * tau_int, seconds per independent configuration, gains) appear in the dicts
+but are never read back.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+SAMPLERS = ("l2hmc", "hmc")
+
+
+@dataclass
+class History:
+    """Per-trajectory observables of every chain, arrays of shape [steps, chains]. The field
+    names are the datasets of inference.h5 and fields of dynamics.StepResults."""
+    charge_int: np.ndarray
+    charge_sin: np.ndarray
+    plaq: np.ndarray
+    accept_prob: np.ndarray
+
+    def drop(self, n_therm: int) -> "History":
+        """The history without its first n_therm steps (thermalisation)."""
+        return History(*(series[n_therm:] for series in self.series()))
+
+    def series(self) -> tuple[np.ndarray, ...]:
+        return tuple(getattr(self, name) for name in SERIES)
+
+    @staticmethod
+    def concat(parts: list["History"], axis: int = 0) -> "History":
+        """Consecutive pieces of the same chains joined along the step axis (axis=1: more
+        chains side by side, e.g. every rank's)."""
+        return History(*(np.concatenate(p, axis=axis)
+                         for p in zip(*(part.series() for part in parts))))
+
+
+SERIES = tuple(f.name for f in fields(History))
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Means with autocorrelation-aware errors next to the exact values, and tau_int."""
+    plaq_mean: float
+    plaq_err: float
+    plaq_exact: float
+    plaq_tau_int: float
+    plaq_sigma: float        # (mean - exact) / err
+    q2_mean: float           # <Q_Z^2>
+    q2_err: float
+    q2_exact: float
+    q2_tau_int: float
+    q2_sigma: float
+    tau_int_charge_int: float        # convention 1 + 2 sum rho; NaN for a frozen charge
+    tau_int_charge_int_err: float
+    tau_int_charge_sin: float
+    tau_int_charge_sin_err: float
+    accept_mean: float
+    tunneling_rate: float    # mean |dQ_Z| per trajectory
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    """One sampler's run: settings, Statistics and wall-clock cost."""
+    sampler: str             # "l2hmc" or "hmc"
+    beta: float
+    lattice: str             # "16x16"
+    n_leapfrog: int
+    chains: int
+    steps: int               # trajectories per chain
+    thermalization: int      # trajectories dropped before the analysis
+    stats: Statistics
+    wall_seconds: float = math.nan
+    trajectories_per_second: float = math.nan
+    tau_int_precise: bool | None = None     # chains long enough for the requested tau error
+    seed: int | None = None
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def nlf_tau_int_charge_int(self) -> float:
+        """Leapfrog layers per independent Q_Z: the cost comparable across N_LF."""
+        return self.n_leapfrog * self.stats.tau_int_charge_int
+
+    @property
+    def nlf_tau_int_charge_sin(self) -> float:
+        return self.n_leapfrog * self.stats.tau_int_charge_sin
+
+    @property
+    def tau_int_seconds_charge_int(self) -> float:
+        """Wall seconds per independent Q_Z (per chain)."""
+        return self.stats.tau_int_charge_int / self.trajectories_per_second
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "stats"}
+        out.update(asdict(self.stats), files=list(self.files),
+                   nlf_tau_int_charge_int=self.nlf_tau_int_charge_int,
+                   nlf_tau_int_charge_sin=self.nlf_tau_int_charge_sin,
+                   tau_int_seconds_charge_int=self.tau_int_seconds_charge_int)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ChainSummary":
+        own = {f.name for f in fields(cls)} - {"stats"}
+        stats = Statistics(**{f.name: data[f.name] for f in fields(Statistics)})
+        kwargs = {k: v for k, v in data.items() if k in own}
+        kwargs["files"] = tuple(kwargs.get("files", ()))
+        return cls(stats=stats, **kwargs)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if math.isfinite(a) and math.isfinite(b) and b != 0 else math.nan
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """L2HMC and HMC measured at the same (beta, lattice); either may be missing."""
+    l2hmc: ChainSummary | None
+    hmc: ChainSummary | None
+
+    def samplers(self) -> dict[str, ChainSummary]:
+        return {name: getattr(self, name) for name in SAMPLERS if getattr(self, name)}
+
+    def gains(self) -> dict[str, float]:
+        """HMC / L2HMC of tau_int, N_LF * tau_int and seconds per independent Q_Z."""
+        if self.l2hmc is None or self.hmc is None:
+            return {}
+        l2, hmc = self.l2hmc, self.hmc
+        return {"tau_int_gain": _ratio(hmc.stats.tau_int_charge_int, l2.stats.tau_int_charge_int),
+                "nlf_tau_int_gain": _ratio(hmc.nlf_tau_int_charge_int, l2.nlf_tau_int_charge_int),
+                "seconds_gain": _ratio(hmc.tau_int_seconds_charge_int,
+                                       l2.tau_int_seconds_charge_int)}
+
+    def row(self) -> dict:
+        """One flat table row: beta, lattice, each sampler's figures suffixed _l2hmc / _hmc,
+        and the gains (benchmarks/results/*.json and bin/compare.py --json)."""
+        present = self.samplers()
+        first = next(iter(present.values()))
+        row = {"beta": first.beta, "lattice": first.lattice, "n_leapfrog": first.n_leapfrog,
+               "chains": first.chains}
+        for name, s in present.items():
+            row.update({f"n_leapfrog_{name}": s.n_leapfrog,
+                        f"tau_int_{name}": s.stats.tau_int_charge_int,
+                        f"tau_int_{name}_err": s.stats.tau_int_charge_int_err,
+                        f"nlf_tau_int_{name}": s.nlf_tau_int_charge_int,
+                        f"tau_int_seconds_{name}": s.tau_int_seconds_charge_int,
+                        f"accept_{name}": s.stats.accept_mean, f"steps_{name}": s.steps,
+                        f"tau_int_precise_{name}": s.tau_int_precise,
+                        f"plaq_sigma_{name}": s.stats.plaq_sigma,
+                        f"q2_sigma_{name}": s.stats.q2_sigma})
+        return row | self.gains()
+
+    def to_dict(self) -> dict:
+        return {name: s.to_dict() for name, s in self.samplers().items()} | self.gains()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Comparison":
+        return cls(*(ChainSummary.from_dict(data[name]) if name in data else None
+                     for name in SAMPLERS))
