@@ -1,0 +1,148 @@
+#!/usr/bin/env python
+"""Mutation check: does the test suite fail whenever exactness breaks?
+
+    .venv/bin/python scripts/mutation_check.py [--only NAME ...] [--tests ID ...] [--every]
+        [--list]
+
+Applies each deliberate defect below, one at a time, to a temporary copy of the package and
+its tests, runs the fast exactness tests there (pytest -x: the first failure is the catch),
+and prints one line per defect: `caught` and the test that failed, or `SURVIVED` (`--every`:
+run all the tests and name every one that failed; `--tests`: run these instead). It ends with
+`N of N caught` and exits 1 if any defect survived or no longer applies to the code (a
+mutation whose text is not found exactly once is an error, not a pass). Not part of CI: it
+takes about as many minutes as there are defects. docs/testing.md explains the results.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ["tests/test_transition.py", "tests/test_leapfrog.py",
+         "tests/test_training.py::test_a_training_step_is_the_sampler_transition",
+         "tests/test_hmc.py::test_hmc_reversibility_in_float64",
+         "tests/test_hmc.py::test_transition_traces_once_and_reports_metrics"]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str       # relative to the repository
+    old: str        # must occur exactly once
+    new: str
+
+
+DYN, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/training.py"
+MUTATIONS = [
+    Mutation("Jacobian dropped from the MH acceptance", DYN,
+             "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
+    Mutation("log-det sign flipped in the MH acceptance", DYN,
+             "            + proposal.logdet)", "            - proposal.logdet)"),
+    Mutation("kinetic energy of the proposal taken from the initial momenta", DYN,
+             "kinetic_energy(proposal.v)", "kinetic_energy(v)"),
+    Mutation("biased direction coin, P(d=+1) = 0.7", DYN,
+             "tf.where(coin < 0.5,", "tf.where(coin < 0.7,"),
+    Mutation("direction always +1", DYN,
+             "tf.where(coin < 0.5,", "tf.where(coin < 2.0,"),
+    Mutation("momenta not fully refreshed (drawn with variance 0.81)", DYN,
+             "    v = rng.normal(tf.shape(x), dtype=x.dtype)",
+             "    v = 0.9 * rng.normal(tf.shape(x), dtype=x.dtype)"),
+    Mutation("observables of the proposal recorded instead of the accepted state", DYN,
+             "tf.where(self.accepted, a, b)", "tf.where(self.accepted | True, a, b)"),
+    Mutation("MH step skipped in training (chains advance to every proposal)", TRAIN,
+             "        self.x = step.x_new", "        self.x = step.proposal.x"),
+    Mutation("reference defect: backward x-update uses the first half's network", DYN,
+             "heads = self.networks[1 + which](features)",
+             "heads = self.networks[1 + (which if forward else 0)](features)"),
+    Mutation("reference defect: backward undoes the scaling before the shift", DYN,
+             "        shifted = lattice.wrap(x - shift)\n"
+             "        new = lattice.wrap(circle_scale(shifted, -scale))\n"
+             "        logdet = circle_scale_logdet(shifted, -scale)",
+             "        shifted = lattice.wrap(circle_scale(x, -scale))\n"
+             "        new = lattice.wrap(shifted - shift)\n"
+             "        logdet = circle_scale_logdet(x, -scale)"),
+    Mutation("wrong log-det factor of the v-update (eps instead of eps/2)", DYN,
+             "logdet = _sum_links(half * heads.s)", "logdet = _sum_links(2 * half * heads.s)"),
+    Mutation("stale force in the second v half-step", DYN,
+             "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"
+             "        force = lattice.force(x, beta)\n",
+             "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"),
+    Mutation("x-network fed the links it updates", DYN,
+             "self.encode(x, 1.0 - update_mask)", "self.encode(x)"),
+    Mutation("HMC's last half-kick taken as a full kick", DYN,
+             "vs = [p - kicks[-1] * f for p, f in zip(vs, force)]",
+             "vs = [p - 2 * kicks[-1] * f for p, f in zip(vs, force)]"),
+]
+
+
+def apply(mutation: Mutation, tree: Path) -> None:
+    path = tree / mutation.path
+    text = path.read_text()
+    count = text.count(mutation.old)
+    if count != 1:
+        raise ValueError(f"mutation {mutation.name!r}: its text occurs {count} times in "
+                         f"{mutation.path}; update scripts/mutation_check.py")
+    path.write_text(text.replace(mutation.old, mutation.new))
+
+
+def run_tests(tree: Path, tests: list[str], every: bool = False) -> str | None:
+    """The failing tests' ids (the first one unless `every`), or None when all passed."""
+    env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    stop = [] if every else ["-x"]
+    done = subprocess.run([sys.executable, "-m", "pytest", *stop, "-q", "-p", "no:cacheprovider",
+                           "-o", "addopts=-rf", *tests], cwd=tree, env=env,
+                          capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
+    return ", ".join(failed) if failed else f"pytest exit {done.returncode}: {done.stdout[-300:]}"
+
+
+def check(mutation: Mutation, tests: list[str], every: bool) -> str | None:
+    with tempfile.TemporaryDirectory(prefix="l2hmc-mutant-") as tmp:
+        tree = Path(tmp)
+        for name in ("l2hmc_tf", "tests"):
+            shutil.copytree(ROOT / name, tree / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("setup.cfg", "pyproject.toml"):
+            shutil.copy(ROOT / name, tree / name)
+        apply(mutation, tree)
+        return run_tests(tree, tests, every)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", nargs="+", help="run the mutations whose name contains these")
+    p.add_argument("--tests", nargs="+", default=TESTS, help="pytest ids to run (default: the "
+                   "fast exactness tests)")
+    p.add_argument("--every", action="store_true",
+                   help="do not stop at the first failure; name every failing test")
+    p.add_argument("--list", action="store_true", help="list the mutations and stop")
+    args = p.parse_args(argv)
+    chosen = [m for m in MUTATIONS
+              if not args.only or any(word in m.name for word in args.only)]
+    if args.list:
+        print("\n".join(m.name for m in chosen))
+        return 0
+    if run_tests(ROOT, args.tests) is not None:
+        print("the unmutated tests fail; fix them first", file=sys.stderr)
+        return 2
+    caught = 0
+    for mutation in chosen:
+        failed = check(mutation, args.tests, args.every)
+        caught += failed is not None
+        print(f"{'caught' if failed else 'SURVIVED':>8}  {mutation.name}"
+              + (f"  (by {failed})" if failed else ""), flush=True)
+    print(f"{caught} of {len(chosen)} caught")
+    return 0 if caught == len(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
