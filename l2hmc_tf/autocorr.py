@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyerrors as pe
+from emcee.autocorr import integrated_time
 
 WINDOW_S = 1.5   # Wolff's S parameter for the automatic window
+MIN_STEPS = 5    # the shortest series pyerrors analyses
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ def _as_series(series) -> np.ndarray:
         data = data[:, None]
     if data.ndim != 2:
         raise ValueError(f"series must have shape [steps, chains], got {data.shape}")
-    if data.shape[0] < 4:
-        raise ValueError(f"series needs at least 4 steps for tau_int, got {data.shape[0]}")
+    if data.shape[0] < MIN_STEPS:
+        raise ValueError(f"series needs at least {MIN_STEPS} steps for tau_int, got "
+                         f"{data.shape[0]}")
     if not np.all(np.isfinite(data)):
         raise ValueError("series contains NaN or Inf")
     return data
@@ -74,3 +77,16 @@ def tau_int_tfp(series) -> float:
     ess = tfp.mcmc.effective_sample_size(
         tf.constant(data), filter_beyond_positive_pairs=True, cross_chain_dims=1)
     return data.size / float(ess)
+
+
+def tau_int_per_chain_sokal(series, c: float = 5.0) -> float:
+    """The reference implementation's estimator, for comparison with the paper only: each
+    chain's tau_int with its own mean subtracted and Sokal's window (the smallest W with
+    W >= c tau(W); emcee's implementation), averaged over the chains that move. It reads low
+    on chains only a few tau_int long (docs/physics.md section 7); the Gamma-method value of
+    `estimate` is the headline. NaN when no chain moves."""
+    data = _as_series(series)
+    moving = data[:, np.ptp(data, axis=0) > 0]
+    if moving.shape[1] == 0:
+        return math.nan
+    return float(np.mean(integrated_time(moving, c=c, tol=0, has_walkers=False)))

@@ -22,7 +22,8 @@ class ConfigError(ValueError):
 
 
 # The allowed values of every choice, defined once; the modules that act on them read these.
-NetworkKind = Literal["conv", "mlp"]   # conv: any lattice size; mlp: the paper's dense net
+# conv: any lattice size; mlp: the paper's dense net; scalar: tempered HMC, no network
+NetworkKind = Literal["conv", "mlp", "scalar"]
 Activation = Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"]
 LossForm = Literal["standard", "mixed"]     # mixed: w/l - l/w keeps gradients alive
 AnnealingKind = Literal["linear", "geometric", "steps", "none"]
@@ -48,6 +49,7 @@ class DynamicsConfig(Section):
     step_size: float = Field(0.2, gt=0)     # initial eps_x = eps_v of every layer
     train_step_size: bool = True            # eps_x, eps_v trainable per layer
     share_networks: bool = False            # one set of networks for all layers
+    instanton: bool = False                 # shift x -> x + d A mid-trajectory (2D U(1) only)
     dtype: FloatType = "float32"
 
 

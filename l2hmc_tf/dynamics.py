@@ -23,7 +23,7 @@ import tensorflow as tf
 from . import lattice
 from .checks import check_beta, check_positive_int, check_shape
 from .config import NetworkConfig
-from .networks import Heads, LinkEncoding, UpdateNetwork
+from .networks import Heads, LinkEncoding, ScalarHeads, UpdateNetwork
 
 
 class Proposal(NamedTuple):
@@ -132,7 +132,9 @@ class LeapfrogLayer(keras.layers.Layer):
     def _v_step(self, x, v, force, forward, eps):
         heads = None
         if self.networks is not None:
-            heads = self.networks[0](tf.concat([self.encode(x), force], axis=-1))
+            v_net = self.networks[0]
+            features = tf.concat([self.encode(x), force], axis=-1) if v_net.uses_links else force
+            heads = v_net(features)
         return v_update(v, force, eps, heads, forward)
 
     def _x_step(self, x, v, which: int, forward, eps):
@@ -145,7 +147,7 @@ class LeapfrogLayer(keras.layers.Layer):
     def _x_steps(self, x, v, forward: bool, eps):
         """(b) then (c) (or (c)^-1 then (b)^-1). Without networks both halves move by eps*v,
         so one pass over all links gives the same numbers with half the work."""
-        if self.networks is None:
+        if self.networks is None or self.networks[1] is None:
             return x_update(x, v, eps, None, None, forward)
         order = (0, 1) if forward else (1, 0)
         x, ld_first = self._x_step(x, v, order[0], forward, eps)
@@ -170,6 +172,9 @@ class LeapfrogLayer(keras.layers.Layer):
         return x, v, ld_a + ld_x + ld_d, force
 
 
+INSTANTON = "instanton"    # marks the instanton shift among a trajectory's layers
+
+
 class Dynamics(keras.Model):
     """N_LF leapfrog layers with trainable networks and step sizes (network=None: HMC).
 
@@ -178,30 +183,39 @@ class Dynamics(keras.Model):
 
     def __init__(self, lattice_shape, n_leapfrog: int, step_size: float,
                  network: NetworkConfig | None = None, share_networks: bool = False,
-                 train_step_size: bool = True, dtype="float32", **kwargs):
+                 train_step_size: bool = True, instanton: bool = False, dtype="float32",
+                 **kwargs):
         super().__init__(dtype=dtype, **kwargs)
+        self.instanton = bool(instanton)     # the 2D-U(1)-specific shift mid-trajectory
         check_positive_int(n_leapfrog, "n_leapfrog")
         if not (isinstance(step_size, (int, float)) and step_size > 0):
             raise ValueError(f"step_size must be a positive number, got {step_size!r}")
         self.lattice_shape = check_shape(*lattice_shape, even=network is not None)
         self.n_leapfrog = int(n_leapfrog)
         self.network_config = network
-        def make(name):
-            return UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy, name=name)
         shared = None
         if network is not None and share_networks:
-            shared = (make("v_net"), make("x_net_b"), make("x_net_c"))
+            shared = self._networks(network, "")
         self.leapfrog_layers = []
         for k in range(self.n_leapfrog):
             nets = shared
             if network is not None and not share_networks:
-                nets = (make(f"v_net_{k}"), make(f"x_net_b_{k}"), make(f"x_net_c_{k}"))
+                nets = self._networks(network, f"_{k}")
             self.leapfrog_layers.append(LeapfrogLayer(
                 parity=k % 2, step_size=step_size, networks=nets,
                 train_step_size=train_step_size, dtype=self.dtype_policy, name=f"leapfrog_{k}"))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
         self.built = True
+
+    def _networks(self, network: NetworkConfig, suffix: str) -> tuple:
+        """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks."""
+        if network.kind == "scalar":
+            return (ScalarHeads(network.init_scale, dtype=self.dtype_policy,
+                                name=f"scalars{suffix}"), None, None)
+        return tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
+                                   name=f"{name}{suffix}")
+                     for name in ("v_net", "x_net_b", "x_net_c"))
 
     @property
     def has_networks(self) -> bool:
@@ -219,15 +233,28 @@ class Dynamics(keras.Model):
                 "train a conv model to change the lattice size")
         return shape
 
+    def _steps(self, forward: bool) -> list:
+        """The layers in the order a direction runs them; with `instanton`, INSTANTON marks the
+        shift x -> x + d A after the first N_LF // 2 forward layers (mirrored backward)."""
+        layers = self.leapfrog_layers if forward else self.leapfrog_layers[::-1]
+        if not self.instanton:
+            return list(layers)
+        half = self.n_leapfrog // 2 if forward else self.n_leapfrog - self.n_leapfrog // 2
+        return [*layers[:half], INSTANTON, *layers[half:]]
+
+    def _step(self, item, x, v, beta, force, forward: bool):
+        """One item of _steps: (x, v, logdet, force at the new x)."""
+        if item is INSTANTON:
+            field = lattice.instanton_field(tf.shape(x)[1], tf.shape(x)[2], x.dtype)
+            x = lattice.wrap(x + field if forward else x - field)
+            return x, v, tf.zeros_like(x[:, 0, 0, 0]), lattice.force(x, beta)
+        return (item.forward if forward else item.backward)(x, v, beta, force)
+
     def _run(self, x, v, beta, forward: bool):
         logdet = tf.zeros_like(x[:, 0, 0, 0])
         force = lattice.force(x, beta)
-        layers = self.leapfrog_layers if forward else self.leapfrog_layers[::-1]
-        for layer in layers:
-            if forward:
-                x, v, ld, force = layer.forward(x, v, beta, force)
-            else:
-                x, v, ld, force = layer.backward(x, v, beta, force)
+        for item in self._steps(forward):
+            x, v, ld, force = self._step(item, x, v, beta, force, forward)
             logdet += ld
         return Proposal(x, v, logdet)
 
@@ -239,7 +266,7 @@ class Dynamics(keras.Model):
         signed step sizes (see _leapfrog); XLA can compile it.
         """
         beta = tf.cast(beta, self.compute_dtype)
-        if not self.has_networks:
+        if not self.has_networks and not self.instanton:
             return self._leapfrog(x, v, beta, direction)
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
@@ -295,10 +322,8 @@ class Dynamics(keras.Model):
 
         record()
         force = lattice.force(x, beta)
-        layers = self.leapfrog_layers if direction > 0 else self.leapfrog_layers[::-1]
-        for layer in layers:
-            step = layer.forward if direction > 0 else layer.backward
-            x, v, ld, force = step(x, v, beta, force)
+        for item in self._steps(direction > 0):
+            x, v, ld, force = self._step(item, x, v, beta, force, direction > 0)
             logdet += ld
             record()
         return {k: np.stack([r.numpy() for r in vals]) for k, vals in rows.items()}
@@ -352,16 +377,39 @@ class Transition(NamedTuple):
     accepted: tf.Tensor
     x_new: tf.Tensor                    # the chains after the MH step
 
+    def new_observables(self) -> lattice.Observables:
+        """The observables of x_new: the proposal's where accepted, else the start's."""
+        return lattice.Observables(*(tf.where(self.accepted, a, b)
+                                     for a, b in zip(self.after, self.before)))
+
     def results(self) -> StepResults:
         """The diagnostics of the transition; the charges and plaquette are the new state's."""
-        new = lattice.Observables(*(tf.where(self.accepted, a, b)
-                                    for a, b in zip(self.after, self.before)))
+        new = self.new_observables()
         return StepResults(
             accept_prob=self.accept_prob, accepted=self.accepted,
             energy_change=self.proposal.logdet - self.log_ratio, logdet=self.proposal.logdet,
             charge_jump=charge_jump(self.accept_prob, self.before.charge_sin,
                                     self.after.charge_sin),
             charge_int=new.charge_int, charge_sin=new.charge_sin, plaq=new.plaquette)
+
+
+def instanton_moves(rng: tf.random.Generator, x, beta, n_moves: int,
+                    current: lattice.Observables):
+    """n_moves Metropolis proposals x -> wrap(x +- A) (sign +-1 with probability 1/2, unit
+    Jacobian, accepted with min(1, exp(S(x) - S(x')))), each moving Q_Z by +-1: an exact
+    move that exists only because the model is 2D U(1) (docs/physics.md section 10).
+    Returns the chains and their observables."""
+    field = lattice.instanton_field(tf.shape(x)[1], tf.shape(x)[2], x.dtype)
+    for _ in range(n_moves):
+        coin = rng.uniform(tf.shape(x)[:1], dtype=x.dtype)
+        sign = tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
+        proposed = lattice.wrap(x + sign[:, None, None, None] * field)
+        after = lattice.observables(proposed, beta)
+        x, accepted = metropolis_hastings(rng, x, proposed,
+                                          accept_probability(current.action - after.action))
+        current = lattice.Observables(*(tf.where(accepted, a, b)
+                                        for a, b in zip(after, current)))
+    return x, current
 
 
 def transition(dynamics: Dynamics, rng: tf.random.Generator, x, beta) -> Transition:
@@ -385,11 +433,17 @@ class Sampler:
     tensor argument, so annealing does not retrace.
     """
 
-    def __init__(self, dynamics: Dynamics, seed: int = 0, jit_compile: bool = False):
-        if jit_compile and dynamics.has_networks:
+    def __init__(self, dynamics: Dynamics, seed: int = 0, jit_compile: bool = False,
+                 instanton_moves: int = 0):
+        if jit_compile and (dynamics.has_networks or dynamics.instanton):
             raise ValueError("jit_compile=True needs static shapes; the L2HMC transition splits "
                              "chains by direction dynamically. Use jit_compile only for HMC.")
+        if isinstance(instanton_moves, bool) or not (isinstance(instanton_moves, int)
+                                                     and instanton_moves >= 0):
+            raise ValueError(f"instanton moves per trajectory must be an integer >= 0, got "
+                             f"{instanton_moves!r}")
         self.dynamics = dynamics
+        self.instanton_moves = instanton_moves   # K proposals x -> x +- A after each trajectory
         self._rng = tf.random.Generator.from_seed(seed)
         self._step = tf.function(self._one_step, jit_compile=jit_compile, autograph=False)
 
@@ -424,7 +478,12 @@ class Sampler:
 
     def _one_step(self, x, beta):
         step = self.transition(x, beta)
-        return step.x_new, step.results()
+        if not self.instanton_moves:
+            return step.x_new, step.results()
+        x_new, new = instanton_moves(self._rng, step.x_new, beta, self.instanton_moves,
+                                     step.new_observables())
+        return x_new, step.results()._replace(charge_int=new.charge_int,
+                                              charge_sin=new.charge_sin, plaq=new.plaquette)
 
 
 def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:
@@ -454,4 +513,4 @@ def from_config(cfg) -> Dynamics:
     d = cfg.dynamics
     return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=cfg.network,
                     share_networks=d.share_networks, train_step_size=d.train_step_size,
-                    dtype=d.dtype)
+                    instanton=d.instanton, dtype=d.dtype)

@@ -24,7 +24,7 @@ from .chainfile import ChainFile
 from .distributed import make_distribution
 from .dynamics import Sampler, hmc
 from .inference import run_to_file, sample_chain, summarize_files
-from .summary import ChainSummary
+from .summary import ChainSummary, sampler_label
 
 log = logging.getLogger("l2hmc_tf")
 
@@ -48,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="trajectories dropped before analysis (default: 10%% of --steps)")
     p.add_argument("--chunk", type=int, default=200, help="trajectories per committed chunk")
     p.add_argument("--seed", type=int, default=1, help="seed (rank r uses seed + r)")
+    p.add_argument("--instanton", type=int, default=0, metavar="K",
+                   help="after every trajectory, K Metropolis proposals x -> x +- A that move "
+                        "Q_Z by one (exact; a move only 2D U(1) has; default 0)")
     p.add_argument("--target-accept", type=float, default=None,
                    help="HMC only: tune the step size to this acceptance before measuring")
     p.add_argument("--outdir", help="output directory (default: under the run or runs/)")
@@ -77,6 +80,9 @@ def prepare(args):
             check_positive_int(getattr(args, name), f"--{name}")
         except ValueError as err:
             raise UsageError(str(err)) from None
+    if args.instanton < 0:
+        raise UsageError(f"--instanton must be an integer >= 0 (proposals per trajectory), "
+                         f"got {args.instanton}")
     if args.therm is not None and args.therm < 0:
         raise UsageError(f"--therm must be >= 0, got {args.therm}")
     if args.beta is not None:
@@ -108,7 +114,7 @@ def _check_output(path: Path, resume: bool, expected: dict) -> None:
         attrs = f.attrs
         f.close()
         for key, value in expected.items():
-            if str(attrs.get(key)) != str(value):
+            if str(attrs.get(key, 0 if key.startswith("instanton") else None)) != str(value):
                 raise UsageError(f"--resume: {path} has {key}={attrs.get(key)}, this run asks "
                                  f"for {value}; use the original settings")
 
@@ -136,7 +142,8 @@ def _prepare_output(args, dist):
     path = rank_file(outdir, dist.rank, dist.size)
     attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
              "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
-             "chains": args.chains}
+             "chains": args.chains, "instanton_moves": args.instanton,
+             "instanton_layer": int(dyn.instanton)}
     _check_output(path, args.resume, attrs)
     outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
     return dyn, beta, shape, outdir, path, attrs
@@ -152,7 +159,7 @@ def _sample(args, dist, dyn, beta, shape, outdir: Path, path: Path,
     """Create (or reopen) this rank's chain file and sample it to --steps; returns the wall
     seconds and the step the file held before."""
     therm = _therm(args)
-    sampler = Sampler(dyn, seed=args.seed + dist.rank)
+    sampler = Sampler(dyn, seed=args.seed + dist.rank, instanton_moves=args.instanton)
     if not args.resume:
         x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype,
                                   seed=args.seed + dist.rank)
@@ -161,7 +168,8 @@ def _sample(args, dist, dyn, beta, shape, outdir: Path, path: Path,
         ChainFile.create(path, attrs, x0.numpy(), sampler.rng_state(), args.chunk).close()
     truth = exact.torus_observables(*shape, beta)
     log.info("%s at beta %g on %dx%d: %d chains x %d trajectories -> %s (exact plaquette "
-             "%.6f, <Q^2> %.5f)", attrs["sampler"], beta, *shape, args.chains, args.steps,
+             "%.6f, <Q^2> %.5f)", sampler_label(attrs["sampler"], dyn.instanton, args.instanton),
+             beta, *shape, args.chains, args.steps,
              path, truth["plaquette"], truth["q2"])
     chain_file = ChainFile.open(path)
     first_step = chain_file.steps

@@ -50,7 +50,20 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
         out[f"tau_int_{key}"] = est.tau_int
         out[f"tau_int_{key}_err"] = est.tau_int_error
     return Statistics(**out, accept_mean=float(np.mean(history.accept_prob)),
-                      tunneling_rate=float(np.mean(np.abs(np.diff(charge, axis=0)))))
+                      tunneling_rate=float(np.mean(np.abs(np.diff(charge, axis=0)))),
+                      **topology_diagnostics(charge, out["q2_mean"]))
+
+
+def topology_diagnostics(charge: np.ndarray, q2_mean: float) -> dict:
+    """<dQ_Z^2> per trajectory with its error, the tau_int it predicts for a diffusing charge
+    (docs/physics.md section 10) and the per-chain Sokal estimate, from Q_Z [steps, chains]."""
+    jumps = np.diff(charge, axis=0) ** 2
+    dq2 = autocorr.estimate(jumps, "dq2") if len(jumps) >= autocorr.MIN_STEPS else None
+    dq2_mean = float(np.mean(jumps)) if jumps.size else float("nan")
+    predicted = 4.0 * q2_mean / dq2_mean - 1.0 if dq2_mean > 0 else float("inf")
+    return {"dq2_mean": dq2_mean, "dq2_err": dq2.error if dq2 else float("nan"),
+            "tau_int_predicted": predicted,
+            "tau_int_sokal_per_chain": autocorr.tau_int_per_chain_sokal(charge)}
 
 
 def _start(dynamics, shape, chains: int, seed: int, start: tf.Tensor | None) -> tf.Tensor:
@@ -65,7 +78,7 @@ def _start(dynamics, shape, chains: int, seed: int, start: tf.Tensor | None) -> 
 def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: int,
              lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
              max_steps: int | None = None, on_chunk=None,
-             start: tf.Tensor | None = None) -> ChainSummary:
+             start: tf.Tensor | None = None, instanton_moves: int = 0) -> ChainSummary:
     """Sample from a hot start (or from `start`, chains already thermalised, e.g. by
     dynamics.hmc_thermalize), drop `therm` steps, and summarise with wall-clock cost.
 
@@ -74,10 +87,11 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
     MIN_LENGTH_IN_TAU * tau_int long; the first tenth of the chain (at least `therm` steps)
     is then dropped. `tau_int_precise` says whether the chains meet that target
     (DEFAULT_REL_ERROR when none is given). on_chunk(steps, Statistics) is called after every
-    stretch of sampling (progress of long runs).
+    stretch of sampling (progress of long runs). instanton_moves: Metropolis proposals
+    x -> x +- A after every trajectory (dynamics.Sampler; 2D U(1) only).
     """
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
-    sampler = Sampler(dynamics, seed=seed)
+    sampler = Sampler(dynamics, seed=seed, instanton_moves=instanton_moves)
     x, _ = sampler.one_step(_start(dynamics, shape, chains, seed, start), beta)   # trace
     parts, seconds, total, todo = [], 0.0, 0, steps
     while True:
@@ -86,7 +100,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         seconds += time.perf_counter() - tic
         parts.append(history)
         total += todo
-        drop = min(therm if rel_error is None else max(therm, total // 10), total - 4)
+        drop = min(therm if rel_error is None else max(therm, total // 10),
+                   total - autocorr.MIN_STEPS)
         stats = summarize(History.concat(parts).drop(drop), shape, beta)
         precise = _precise_enough(stats, total - drop, rel_error or DEFAULT_REL_ERROR)
         if on_chunk:
@@ -98,7 +113,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         sampler="l2hmc" if dynamics.has_networks else "hmc", beta=beta,
         lattice=f"{shape[0]}x{shape[1]}", n_leapfrog=dynamics.n_leapfrog, chains=chains,
         steps=total, thermalization=drop, stats=stats, wall_seconds=seconds,
-        trajectories_per_second=total / seconds, tau_int_precise=precise)
+        trajectories_per_second=total / seconds, tau_int_precise=precise,
+        instanton_layer=dynamics.instanton, instanton_moves=instanton_moves)
 
 
 def _precise_enough(stats: Statistics, length: int, rel_error: float) -> bool:
@@ -142,8 +158,10 @@ def summarize_files(paths, therm: int) -> ChainSummary:
             f.close()
     history = History.concat(parts, axis=1)
     lt, lx = (int(v) for v in str(attrs["lattice"]).split("x"))
-    drop = min(therm, max(steps - 4, 0))
+    drop = min(therm, max(steps - autocorr.MIN_STEPS, 0))
     meta = {key: attrs[key].item() if hasattr(attrs[key], "item") else attrs[key]
-            for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed")}
+            for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed", "instanton_moves",
+                        "instanton_layer") if key in attrs}
+    meta["instanton_layer"] = bool(meta.get("instanton_layer", False))
     return ChainSummary(**meta, chains=history.plaq.shape[1], steps=steps, thermalization=drop,
                         stats=summarize(history.drop(drop), (lt, lx), float(attrs["beta"])))

@@ -88,6 +88,21 @@ def observables(x: tf.Tensor, beta) -> Observables:
         plaquette=tf.reduce_mean(cos, axis=(1, 2)))
 
 
+def instanton_field(lt, lx, dtype=tf.float32) -> tf.Tensor:
+    """The field A of docs/physics.md section 10, shape [Lt, Lx, 2]: A_1(n) = 2 pi n_0 / V and
+    A_0(Lt - 1, n_1) = -2 pi n_1 / Lx, zero elsewhere. Every plaquette of A is 2 pi / V
+    (mod 2 pi), so x -> wrap(x +- A) moves Q_Z by +-1 unless a plaquette of x lies within
+    2 pi / V of +-pi; the map has unit Jacobian. Sides may be ints or scalar tensors. The move
+    exists because the model is 2D U(1); it has no analogue in 4D SU(3)."""
+    t = tf.cast(tf.range(lt), dtype)[:, None]
+    n_x = tf.cast(tf.range(lx), dtype)[None, :]
+    volume = tf.cast(lt * lx, dtype)
+    a1 = TWO_PI * t / volume + 0.0 * n_x
+    last_row = tf.cast(tf.equal(tf.range(lt), lt - 1), dtype)[:, None]
+    a0 = -TWO_PI * n_x / tf.cast(lx, dtype) * last_row
+    return tf.stack([a0, a1], axis=-1)
+
+
 def gauge_transform(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
     """x_mu(n) -> x_mu(n) + alpha(n) - alpha(n + e_mu) for site angles alpha [batch, Lt, Lx]."""
     shifted = tf.stack([tf.roll(alpha, -1, axis=1), tf.roll(alpha, -1, axis=2)], axis=-1)

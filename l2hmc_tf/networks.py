@@ -7,6 +7,8 @@ with lambda_s, lambda_q trainable weights. Two trunks:
   - "mlp": dense layers over the flattened lattice (the paper's network); fixed lattice size.
   - "conv": periodic 3x3 convolutions, no layer over sites, so one set of weights runs on any
     lattice size (train small, sample big).
+  - "scalar" (ScalarHeads): no network at all, one trainable s and q per layer on every link
+    (tempered HMC), to measure how much of a gain the heating schedule alone gives.
 The architecture (kind, units, activation, ...) is a config.NetworkConfig, whose defaults and
 allowed values are defined there.
 """
@@ -59,6 +61,7 @@ class PeriodicConv2D(keras.layers.Layer):
 
 class UpdateNetwork(keras.layers.Layer):
     """One Gamma or Lambda network: trunk (mlp or conv) then the s, t, q heads."""
+    uses_links = True
 
     def __init__(self, config: NetworkConfig, lattice_shape: tuple[int, int], **kwargs):
         super().__init__(**kwargs)
@@ -97,3 +100,25 @@ class UpdateNetwork(keras.layers.Layer):
         out_shape = tf.concat([tf.shape(features)[:3], [2]], axis=0)
         s, t, q = (tf.reshape(head(h), out_shape) for head in self.heads)
         return Heads(self.lambda_s * tf.tanh(s), t, self.lambda_q * tf.tanh(q))
+
+
+class ScalarHeads(keras.layers.Layer):
+    """The "scalar" kind: s = s_v and q = q_v, two trainable numbers the same on every link,
+    and t = 0. In a v-update, v -> v exp(eps s / 2) - eps / 2 F exp(eps q) heats (s > 0) or
+    cools (s < 0) the momenta and rescales the force: tempered HMC with a learned schedule,
+    at about the cost of an HMC trajectory."""
+    uses_links = False      # its outputs do not depend on the features it is given
+
+    def __init__(self, init_scale: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.init_scale = init_scale
+
+    def build(self, input_shape):
+        init = (keras.initializers.RandomNormal(stddev=self.init_scale) if self.init_scale
+                else "zeros")
+        self.s = self.add_weight(shape=(), initializer=init, name="s_v")
+        self.q = self.add_weight(shape=(), initializer=init, name="q_v")
+
+    def call(self, features) -> Heads:
+        ones = tf.ones(tf.concat([tf.shape(features)[:3], [2]], axis=0), features.dtype)
+        return Heads(self.s * ones, tf.zeros_like(ones), self.q * ones)

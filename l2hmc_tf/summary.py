@@ -24,6 +24,14 @@ import numpy as np
 SAMPLERS = ("l2hmc", "hmc")
 
 
+def sampler_label(sampler: str, instanton_layer: bool = False, instanton_moves: int = 0) -> str:
+    """A sampler's name for logs and tables, marking the instanton move, which only 2D U(1)
+    has, so that nobody mistakes its gains for the learned method's."""
+    extras = (["instanton layer"] if instanton_layer else []) + (
+        [f"{instanton_moves} instanton moves/trajectory"] if instanton_moves else [])
+    return sampler + (f" + {', '.join(extras)} (2D U(1) only)" if extras else "")
+
+
 @dataclass
 class History:
     """Per-trajectory observables of every chain, arrays of shape [steps, chains]. The field
@@ -70,6 +78,10 @@ class Statistics:
     tau_int_charge_sin_err: float
     accept_mean: float
     tunneling_rate: float    # mean |dQ_Z| per trajectory
+    dq2_mean: float          # <dQ_Z^2>: squared change of Q_Z per trajectory (rejected: 0)
+    dq2_err: float
+    tau_int_predicted: float         # 4 <Q_Z^2> / <dQ_Z^2> - 1: tau_int of a diffusing charge
+    tau_int_sokal_per_chain: float   # the reference's per-chain estimator; not the headline
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,12 @@ class ChainSummary:
     tau_int_precise: bool | None = None     # chains long enough for the requested tau error
     seed: int | None = None
     files: tuple[str, ...] = field(default=())
+    instanton_layer: bool = False   # dynamics.instanton: x -> x + d A inside each trajectory
+    instanton_moves: int = 0        # Metropolis proposals x -> x +- A after each trajectory
+
+    @property
+    def label(self) -> str:
+        return sampler_label(self.sampler, self.instanton_layer, self.instanton_moves)
 
     @property
     def nlf_tau_int_charge_int(self) -> float:
@@ -105,7 +123,7 @@ class ChainSummary:
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "stats"}
-        out.update(asdict(self.stats), files=list(self.files),
+        out.update(asdict(self.stats), files=list(self.files), label=self.label,
                    nlf_tau_int_charge_int=self.nlf_tau_int_charge_int,
                    nlf_tau_int_charge_sin=self.nlf_tau_int_charge_sin,
                    tau_int_seconds_charge_int=self.tau_int_seconds_charge_int)
@@ -159,7 +177,9 @@ class Comparison:
                         f"accept_{name}": s.stats.accept_mean, f"steps_{name}": s.steps,
                         f"tau_int_precise_{name}": s.tau_int_precise,
                         f"plaq_sigma_{name}": s.stats.plaq_sigma,
-                        f"q2_sigma_{name}": s.stats.q2_sigma})
+                        f"q2_sigma_{name}": s.stats.q2_sigma, f"dq2_{name}": s.stats.dq2_mean,
+                        f"tau_int_predicted_{name}": s.stats.tau_int_predicted,
+                        f"tau_int_sokal_{name}": s.stats.tau_int_sokal_per_chain})
         return row | self.gains()
 
     def to_dict(self) -> dict:

@@ -95,6 +95,7 @@ def format_progress(step: int, total: int, m: dict) -> str:
     """One line of train.log."""
     return (f"step {step:>6}/{total} beta {m['beta']:.3f} loss {m['loss']:+.4f} "
             f"acc {m['accept']:.3f} A*dQ^2 {m['charge_jump']:.4f} |dQ| {m['dq_int']:.3f} "
+            f"dQ^2 {m['dq2']:.3f} "
             f"eps_x {m['eps_x']:.4f} eps_v {m['eps_v']:.4f} skipped {m['skipped']} "
             f"{m['steps_per_s']:.1f} steps/s")
 
@@ -102,14 +103,16 @@ def format_progress(step: int, total: int, m: dict) -> str:
 def tau_table(comparison: Comparison) -> str:
     """Plain-text table of tau_int(Q_Z) and cost for each evaluated sampler."""
     lines = [f"{'sampler':>8} {'accept':>7} {'tau_int(Q_Z)':>16} {'tau_int(Q_R)':>16} "
-             f"{'N_LF*tau':>9} {'plaq sigma':>10} {'Q2 sigma':>9} {'traj/s':>8}"]
+             f"{'N_LF*tau':>9} {'dQ^2':>6} {'tau pred':>8} {'plaq sigma':>10} {'Q2 sigma':>9} "
+             f"{'traj/s':>8}"]
     for name, r in comparison.samplers().items():
         s = r.stats
         lines.append(
             f"{name:>8} {s.accept_mean:7.3f} "
             f"{s.tau_int_charge_int:8.2f} ± {s.tau_int_charge_int_err:5.2f} "
             f"{s.tau_int_charge_sin:8.2f} ± {s.tau_int_charge_sin_err:5.2f} "
-            f"{r.nlf_tau_int_charge_int:9.1f} {s.plaq_sigma:10.2f} {s.q2_sigma:9.2f} "
+            f"{r.nlf_tau_int_charge_int:9.1f} {s.dq2_mean:6.3f} {s.tau_int_predicted:8.2f} "
+            f"{s.plaq_sigma:10.2f} {s.q2_sigma:9.2f} "
             f"{r.trajectories_per_second:8.1f}")
     gains = comparison.gains()
     if gains and math.isfinite(gains["tau_int_gain"]):

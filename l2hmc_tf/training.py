@@ -111,12 +111,11 @@ class Trainer:
         for g in grads:
             finite &= tf.reduce_all(tf.math.is_finite(g))
         res = step.results()
+        dq = tf.round(res.charge_int) - tf.round(step.before.charge_int)
         metrics = {
             "loss": loss, "accept": tf.reduce_mean(step.accept_prob),
-            "charge_jump": tf.reduce_mean(res.charge_jump),
-            "dq_int": tf.reduce_mean(tf.abs(tf.round(res.charge_int)
-                                            - tf.round(step.before.charge_int))),
-            "plaquette": tf.reduce_mean(res.plaq)}
+            "charge_jump": tf.reduce_mean(res.charge_jump), "dq_int": tf.reduce_mean(tf.abs(dq)),
+            "dq2": tf.reduce_mean(tf.square(dq)), "plaquette": tf.reduce_mean(res.plaq)}
         return step, grads, finite, metrics
 
     def _apply_gradients(self, grads):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ["tests/test_transition.py", "tests/test_leapfrog.py",
+TESTS = ["tests/test_transition.py", "tests/test_leapfrog.py", "tests/test_instanton.py",
          "tests/test_training.py::test_a_training_step_is_the_sampler_transition",
          "tests/test_hmc.py::test_hmc_reversibility_in_float64",
          "tests/test_hmc.py::test_transition_traces_once_and_reports_metrics"]
@@ -76,6 +76,15 @@ MUTATIONS = [
              "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"),
     Mutation("x-network fed the links it updates", DYN,
              "self.encode(x, 1.0 - update_mask)", "self.encode(x)"),
+    Mutation("instanton layer not mirrored in the backward direction", DYN,
+             "half = self.n_leapfrog // 2 if forward else self.n_leapfrog - self.n_leapfrog // 2",
+             "half = self.n_leapfrog // 2"),
+    Mutation("instanton proposals taken without the Metropolis test", DYN,
+             "accept_probability(current.action - after.action)",
+             "accept_probability(0.0 * after.action)"),
+    Mutation("instanton shift applied with the wrong sign backward", DYN,
+             "x = lattice.wrap(x + field if forward else x - field)",
+             "x = lattice.wrap(x + field)"),
     Mutation("HMC's last half-kick taken as a full kick", DYN,
              "vs = [p - kicks[-1] * f for p, f in zip(vs, force)]",
              "vs = [p - 2 * kicks[-1] * f for p, f in zip(vs, force)]"),

@@ -10,10 +10,10 @@ import tensorflow as tf  # noqa: E402
 from l2hmc_tf import dynamics, inference, lattice  # noqa: E402,F401
 
 
-def run_and_summarize(dyn, L, beta, chains, steps, therm, seed=0, hmc_therm=0):
-    """Sample with `dyn` from a hot start (first brought near equilibrium by hmc_therm HMC
-    trajectories) and return inference.summarize of the kept steps."""
-    sampler = dynamics.Sampler(dyn, seed=seed)
+def run_and_summarize(dyn, L, beta, chains, steps, therm, seed=0, hmc_therm=0, sampler=None):
+    """Sample with `dyn` (or `sampler`) from a hot start (first brought near equilibrium by
+    hmc_therm HMC trajectories) and return inference.summarize of the kept steps."""
+    sampler = sampler or dynamics.Sampler(dyn, seed=seed)
     x = lattice.random_start(chains, L, L, dtype=dyn.compute_dtype, seed=seed)
     x = dynamics.hmc_thermalize(x, beta, hmc_therm, 2, 0.3, seed=seed)
     _, history = inference.sample_chain(sampler, x, beta, steps)
@@ -41,7 +41,7 @@ def _seed_everything():
 
 
 def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2, seed=0,
-                     units=None, dtype="float64"):
+                     units=None, dtype="float64", instanton=False):
     """A Dynamics whose untrained networks make a visibly non-trivial, x-dependent map, the
     same one for a given seed: keras.utils.set_random_seed fixes the initial weights (TF's
     seed alone does not reach Keras 3 initialisers), and a bias on every v-network's s head
@@ -53,12 +53,17 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
 
     keras.utils.set_random_seed(seed)
     if kind == "hmc":
-        return dynamics.hmc(shape, n_leapfrog, step_size, dtype=dtype)
+        return dynamics.Dynamics(shape, n_leapfrog, step_size, instanton=instanton, dtype=dtype)
     units = units or ((8, 8) if kind == "conv" else (32, 32))
     net = NetworkConfig(kind=kind, units=units, init_scale=1.0)
-    dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, dtype=dtype)
-    for layer in dyn.leapfrog_layers:
-        s_head = layer.networks[0].heads[0]
+    dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
+                            dtype=dtype)
+    for k, layer in enumerate(dyn.leapfrog_layers):
+        v_net = layer.networks[0]
+        if kind == "scalar":    # heat in the first layer, cool less in the last
+            v_net.s.assign(s_bias * (2.0 if k == 0 else -0.5))
+            continue
+        s_head = v_net.heads[0]
         s_head.bias.assign(tf.fill(s_head.bias.shape, tf.cast(s_bias, s_head.bias.dtype)))
     return dyn
 

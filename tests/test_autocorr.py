@@ -61,7 +61,7 @@ def test_agrees_with_tfp_effective_sample_size():
     assert abs(autocorr.tau_int_tfp(series) - est.tau_int) < 3 * est.tau_int_error
 
 
-@pytest.mark.parametrize("bad, match", [(np.zeros((2, 3)), "at least 4"),
+@pytest.mark.parametrize("bad, match", [(np.zeros((4, 3)), "at least 5"),
                                         (np.zeros((5, 2, 2)), "shape"),
                                         (np.full((10, 2), np.inf), "NaN or Inf")])
 def test_bad_series_rejected(bad, match):

@@ -146,6 +146,7 @@ def test_bad_inputs_fail_cleanly_and_overwrite_nothing(tmp_path):
         ([*HMC, "--steps", "0"], "--steps"),
         (["--hmc"], "--config"),
         (["--run", str(empty), "--target-accept", "0.8"], "--target-accept"),
+        ([*HMC, "--instanton", "-1"], "--instanton must be an integer >= 0"),
     ]
     for args, needle in cases:
         done = infer(*args, "--outdir", str(tmp_path / "out"))
@@ -202,7 +203,7 @@ def test_compare_table_and_plots(trained_run, tmp_path):
 
 
 def test_evaluate_extends_chains_until_tau_int_is_precise():
-    from l2hmc_tf import inference, lattice
+    from l2hmc_tf import autocorr, inference, lattice
     from l2hmc_tf.dynamics import hmc
 
     sampler = hmc((8, 8), 4, 0.2)
@@ -221,9 +222,57 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     fixed = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                                on_chunk=lambda n, r: seen.append(n))
     assert fixed.steps == 30 and fixed.thermalization == 2 and seen == [30]
+    short = inference.evaluate(sampler, 1.0, chains=8, steps=8, therm=20, seed=5)
+    assert short.thermalization == 8 - autocorr.MIN_STEPS       # keeps what pyerrors needs
     given = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                                start=lattice.random_start(8, 8, 8, seed=5))
     assert given.stats.plaq_mean == fixed.stats.plaq_mean     # the hot start it would have drawn
     with pytest.raises(ValueError, match="start holds 4 chains but 8"):
         inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                            start=lattice.random_start(4, 8, 8))
+
+
+def test_topology_diagnostics_predict_the_measured_tau_int():
+    """<dQ_Z^2> per trajectory and the diffusive prediction 4 <Q_Z^2> / <dQ_Z^2> - 1 agree
+    with the Gamma-method tau_int(Q_Z) within 30% for HMC (8x8, beta 3; a check of the
+    estimators' plumbing), and the per-chain Sokal figure is reported beside them."""
+    from l2hmc_tf import dynamics
+    from tests.conftest import run_and_summarize
+
+    s = run_and_summarize(dynamics.hmc((8, 8), 8, 0.12), 8, 3.0, chains=128, steps=500,
+                          therm=50, seed=3)
+    assert s.tau_int_charge_int_err < 0.1 * s.tau_int_charge_int
+    assert 0.02 < s.dq2_mean < 1 and s.dq2_err < 0.2 * s.dq2_mean
+    assert s.tau_int_predicted == pytest.approx(4 * s.q2_mean / s.dq2_mean - 1)
+    assert abs(s.tau_int_predicted / s.tau_int_charge_int - 1) < 0.3
+    assert abs(s.tau_int_sokal_per_chain / s.tau_int_charge_int - 1) < 0.5
+
+
+def test_per_chain_sokal_estimator_on_ar1_chains():
+    """tau_int_per_chain_sokal reads (1 + phi) / (1 - phi) on long AR(1) chains, NaN when no
+    chain moves, and ignores frozen chains."""
+    from l2hmc_tf import autocorr
+
+    rng = np.random.default_rng(0)
+    phi, steps, chains = 0.8, 20_000, 8
+    x = np.zeros((steps, chains))
+    for t in range(1, steps):
+        x[t] = phi * x[t - 1] + rng.standard_normal(chains)
+    with_frozen = np.concatenate([x, np.ones((steps, 2))], axis=1)
+    assert autocorr.tau_int_per_chain_sokal(with_frozen) == pytest.approx(9.0, rel=0.1)
+    assert np.isnan(autocorr.tau_int_per_chain_sokal(np.ones((50, 3))))
+
+
+def test_infer_with_instanton_proposals_labels_and_resumes(tmp_path):
+    """bin/infer.py --instanton K: the summary says which 2D-U(1)-only move ran, the HDF5 file
+    records K, and a resume with another K is refused."""
+    out = tmp_path / "inst"
+    done = infer(*HMC, "--steps", "40", "--chains", "8", "--instanton", "2", "--outdir", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    s = summary(out)
+    assert s["instanton_moves"] == 2 and "(2D U(1) only)" in s["label"]
+    assert s["dq2_mean"] > 0 and np.isfinite(s["tau_int_predicted"])
+    with h5py.File(out / "inference.h5") as f:
+        assert int(f.attrs["instanton_moves"]) == 2
+    other = infer(*HMC, "--steps", "60", "--chains", "8", "--outdir", str(out), "--resume")
+    assert other.returncode == 2 and "instanton_moves" in other.stderr

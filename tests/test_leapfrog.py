@@ -8,7 +8,8 @@ from l2hmc_tf.config import NetworkConfig
 from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summarize
 
 KINDS = {"conv": NetworkConfig(kind="conv", units=(8, 8), init_scale=1.0),
-         "mlp": NetworkConfig(kind="mlp", units=(32, 32), init_scale=1.0)}
+         "mlp": NetworkConfig(kind="mlp", units=(32, 32), init_scale=1.0),
+         "scalar": NetworkConfig(kind="scalar", init_scale=1.0)}
 
 
 # Errors a 4x4, beta 2 detailed-balance run must reach for its 3-sigma check to have teeth.
