@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from . import atomic
 from .checks import check_shape
@@ -22,8 +23,9 @@ class ConfigError(ValueError):
 
 
 # The allowed values of every choice, defined once; the modules that act on them read these.
-# conv: any lattice size; mlp: the paper's dense net; scalar: tempered HMC, no network
-NetworkKind = Literal["conv", "mlp", "scalar"]
+# conv: any lattice size; mlp: the paper's dense net; gauge: gauge-equivariant, plaquette
+# inputs (sides multiples of 4); scalar: tempered HMC, no network
+NetworkKind = Literal["conv", "mlp", "gauge", "scalar"]
 Activation = Literal["relu", "swish", "tanh", "gelu", "elu", "softplus"]
 LossForm = Literal["standard", "mixed"]     # mixed: w/l - l/w keeps gradients alive
 AnnealingKind = Literal["linear", "geometric", "steps", "none"]
@@ -59,7 +61,8 @@ class NetworkConfig(Section):
     units: tuple[int, ...] = Field((8, 8), min_length=1)   # hidden channels (conv) / units (mlp)
     activation: Activation = "swish"
     init_scale: float = Field(0.1, ge=0)    # head weight scale: small = starts near leapfrog
-    kernel_size: int = Field(3, ge=1)       # conv only; odd
+    kernel_size: int = Field(3, ge=1)       # conv and gauge; odd
+    x_subupdates: int = Field(8, ge=1, le=8)    # gauge: x sub-updates with a network per layer
 
     @field_validator("units")
     @classmethod
@@ -142,7 +145,16 @@ class Config(Section):
                 "network.kernel_size": self.network.kernel_size}
         if self.network.kind == "mlp":
             arch["lattice.size"] = self.lattice.size
+        if self.network.kind == "gauge":
+            arch["network.x_subupdates"] = self.network.x_subupdates
         return arch
+
+    @model_validator(mode="after")
+    def _gauge_lattice(self):
+        if self.network.kind == "gauge" and any(side % 4 for side in self.lattice.size):
+            raise ValueError(f"lattice.size {list(self.lattice.size)}: network.kind gauge "
+                             "needs sides that are multiples of 4")
+        return self
 
 
 def _one_line(err: ValidationError) -> str:

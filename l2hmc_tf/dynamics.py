@@ -1,16 +1,12 @@
-"""The generalised leapfrog (LeapfrogLayers) and its exact inverse; HMC is the no-network case.
+"""Trajectories of the generalised leapfrog (LeapfrogLayers), the MCMC kernel and its driver.
 
-Conventions: docs/physics.md section 4. Each of the N_LF layers does
-    (a) v half-update   (b) x update on mbar links   (c) x update on m links   (d) v half-update
-and the backward direction runs (d)^-1 (c)^-1 (b)^-1 (a)^-1 through the layers in reverse
-order. The x-scaling is the circle diffeomorphism x -> 2 atan(e^a tan(x/2)), written here in
-the form x + 2 atan((e^a - 1) sin x / ((e^a + 1) - (e^a - 1) cos x)): it has no tan() pole at
-x = +-pi, and for a = 0 it returns x exactly, so zero network outputs give the plain leapfrog
-bit for bit. Without networks (HMC) the update functions skip the identity terms.
-
-A transition draws v ~ N(0, 1) and a direction d = +-1 per chain, proposes (x', v') = F_d(x, v)
-and accepts with min(1, exp(H - H' + logdet)). Because F_{-d} = F_d^{-1}, this is an exact
-kernel for exp(-S) whatever the weights are (the tests check it).
+`Dynamics` runs N_LF layers (layers.py; docs/physics.md section 4, gauge kind section 11)
+forward, or backward as the exact inverse, optionally with the instanton shift in the middle
+(section 10); HMC is the no-network case and has its own fast leapfrog. `transition` is the
+one MCMC kernel: draw v ~ N(0, 1) and d = +-1 per chain, propose (x', v') = F_d(x, v), accept
+with min(1, exp(H - H' + logdet)). Because F_{-d} = F_d^{-1}, this is an exact kernel for
+exp(-S) whatever the weights are (the tests check it). `Sampler` compiles it; training calls
+it under a GradientTape.
 """
 from __future__ import annotations
 
@@ -23,7 +19,8 @@ import tensorflow as tf
 from . import lattice
 from .checks import check_beta, check_positive_int, check_shape
 from .config import NetworkConfig
-from .networks import Heads, LinkEncoding, ScalarHeads, UpdateNetwork
+from .layers import GaugeLeapfrogLayer, LeapfrogLayer, sum_links
+from .networks import ScalarHeads, UpdateNetwork
 
 
 class Proposal(NamedTuple):
@@ -44,134 +41,6 @@ class StepResults(NamedTuple):
     plaq: tf.Tensor
 
 
-def checkerboard_mask(lt, lx, parity: int, dtype=tf.float32) -> tf.Tensor:
-    """m(n, mu) = (n_t + n_x + mu + parity) mod 2, shape [Lt, Lx, 2]; two links of every
-    plaquette are in m and two in 1 - m. Sides may be ints or scalar tensors."""
-    t = tf.range(lt)[:, None, None]
-    x = tf.range(lx)[None, :, None]
-    mu = tf.range(2)[None, None, :]
-    return tf.cast((t + x + mu + parity) % 2, dtype)
-
-
-def circle_scale(x: tf.Tensor, a: tf.Tensor) -> tf.Tensor:
-    """2 atan(e^a tan(x/2)) as x plus a bounded shift (exactly x when a = 0), not wrapped."""
-    k1 = tf.math.expm1(a)
-    return x + 2.0 * tf.atan(k1 * tf.sin(x) / (k1 + 2.0 - k1 * tf.cos(x)))
-
-
-def circle_scale_logdet(x: tf.Tensor, a: tf.Tensor) -> tf.Tensor:
-    """log d/dx [2 atan(e^a tan(x/2))] = a - log(1 + (e^{2a} - 1) sin^2(x/2))."""
-    return a - tf.math.log1p(tf.math.expm1(2.0 * a) * 0.5 * (1.0 - tf.cos(x)))
-
-
-def _sum_links(y: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(y, axis=(1, 2, 3))
-
-
-def v_update(v, force, eps, heads: Heads | None, forward: bool):
-    """Half-step (a)/(d) of v and its log-det; `forward=False` is the exact inverse."""
-    half = 0.5 * eps
-    if heads is None:
-        kick = half * force
-        return (v - kick if forward else v + kick), tf.zeros_like(v[:, 0, 0, 0])
-    kick = half * (force * tf.exp(eps * heads.q) + heads.t)
-    logdet = _sum_links(half * heads.s)
-    if forward:
-        return v * tf.exp(half * heads.s) - kick, logdet
-    return tf.exp(-half * heads.s) * (v + kick), -logdet
-
-
-def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
-    """Update (b)/(c) of the links where update_mask = 1; `forward=False` is the exact inverse
-    (first subtract the shift, then undo the scaling). Without heads (HMC) every link moves
-    and update_mask is ignored."""
-    if heads is None:
-        step = eps * v
-        return lattice.wrap(x + step if forward else x - step), tf.zeros_like(x[:, 0, 0, 0])
-    shift = eps * (v * tf.exp(eps * heads.q) + heads.t)
-    scale = eps * heads.s
-    if forward:
-        new = lattice.wrap(circle_scale(x, scale) + shift)
-        logdet = circle_scale_logdet(x, scale)
-    else:
-        shifted = lattice.wrap(x - shift)
-        new = lattice.wrap(circle_scale(shifted, -scale))
-        logdet = circle_scale_logdet(shifted, -scale)
-    x_new = tf.where(update_mask > 0, new, x)
-    return x_new, _sum_links(update_mask * logdet)
-
-
-class LeapfrogLayer(keras.layers.Layer):
-    """One generalised leapfrog step with its own step sizes and (optionally) networks.
-
-    Without networks it is the standard leapfrog step of HMC with step size eps_x = eps_v.
-    """
-
-    def __init__(self, parity: int, step_size: float,
-                 networks: tuple[UpdateNetwork, UpdateNetwork, UpdateNetwork] | None = None,
-                 train_step_size: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.parity = parity
-        self.networks = networks                   # (v_net, x_net_b, x_net_c) or None
-        self.encode = LinkEncoding(dtype=self.dtype_policy)
-        trainable = bool(train_step_size and networks is not None)
-        init = keras.initializers.Constant(float(np.log(step_size)))
-        self.log_eps_x = self.add_weight(shape=(), initializer=init, name="log_eps_x",
-                                         trainable=trainable)
-        self.log_eps_v = self.add_weight(shape=(), initializer=init, name="log_eps_v",
-                                         trainable=trainable)
-
-    @property
-    def eps_x(self):
-        return tf.exp(self.log_eps_x)
-
-    @property
-    def eps_v(self):
-        return tf.exp(self.log_eps_v)
-
-    def _v_step(self, x, v, force, forward, eps):
-        heads = None
-        if self.networks is not None:
-            v_net = self.networks[0]
-            features = tf.concat([self.encode(x), force], axis=-1) if v_net.uses_links else force
-            heads = v_net(features)
-        return v_update(v, force, eps, heads, forward)
-
-    def _x_step(self, x, v, which: int, forward, eps):
-        m = checkerboard_mask(tf.shape(x)[1], tf.shape(x)[2], self.parity, dtype=x.dtype)
-        update_mask = 1.0 - m if which == 0 else m     # (b) updates mbar links, (c) m links
-        features = tf.concat([self.encode(x, 1.0 - update_mask), v], axis=-1)
-        heads = self.networks[1 + which](features)
-        return x_update(x, v, eps, heads, update_mask, forward)
-
-    def _x_steps(self, x, v, forward: bool, eps):
-        """(b) then (c) (or (c)^-1 then (b)^-1). Without networks both halves move by eps*v,
-        so one pass over all links gives the same numbers with half the work."""
-        if self.networks is None or self.networks[1] is None:
-            return x_update(x, v, eps, None, None, forward)
-        order = (0, 1) if forward else (1, 0)
-        x, ld_first = self._x_step(x, v, order[0], forward, eps)
-        x, ld_second = self._x_step(x, v, order[1], forward, eps)
-        return x, ld_first + ld_second
-
-    def forward(self, x, v, beta, force):
-        """(a) (b) (c) (d). `force` is dS/dx at the input x; the force at the output x is
-        returned for the next layer, so a trajectory of N layers evaluates it N + 1 times."""
-        v, ld_a = self._v_step(x, v, force, True, self.eps_v)
-        x, ld_x = self._x_steps(x, v, True, self.eps_x)
-        force = lattice.force(x, beta)
-        v, ld_d = self._v_step(x, v, force, True, self.eps_v)
-        return x, v, ld_a + ld_x + ld_d, force
-
-    def backward(self, x, v, beta, force):
-        """(d)^-1 (c)^-1 (b)^-1 (a)^-1: the exact inverse of forward (same force caching)."""
-        v, ld_d = self._v_step(x, v, force, False, self.eps_v)
-        x, ld_x = self._x_steps(x, v, False, self.eps_x)
-        force = lattice.force(x, beta)
-        v, ld_a = self._v_step(x, v, force, False, self.eps_v)
-        return x, v, ld_a + ld_x + ld_d, force
-
-
 INSTANTON = "instanton"    # marks the instanton shift among a trajectory's layers
 
 
@@ -190,7 +59,8 @@ class Dynamics(keras.Model):
         check_positive_int(n_leapfrog, "n_leapfrog")
         if not (isinstance(step_size, (int, float)) and step_size > 0):
             raise ValueError(f"step_size must be a positive number, got {step_size!r}")
-        self.lattice_shape = check_shape(*lattice_shape, even=network is not None)
+        self.network_config = network
+        self.lattice_shape = self.check_lattice(lattice_shape, built=False)
         self.n_leapfrog = int(n_leapfrog)
         self.network_config = network
         shared = None
@@ -201,15 +71,18 @@ class Dynamics(keras.Model):
             nets = shared
             if network is not None and not share_networks:
                 nets = self._networks(network, f"_{k}")
-            self.leapfrog_layers.append(LeapfrogLayer(
-                parity=k % 2, step_size=step_size, networks=nets,
-                train_step_size=train_step_size, dtype=self.dtype_policy, name=f"leapfrog_{k}"))
+            self.leapfrog_layers.append(self._layer(k, step_size, nets, train_step_size))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
         self.built = True
 
     def _networks(self, network: NetworkConfig, suffix: str) -> tuple:
-        """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks."""
+        """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks, the
+        gauge kind one x-network per sub-update with a network (network.x_subupdates)."""
+        if network.kind == "gauge":
+            names = ["v_net"] + [f"x_net_{k}" for k in range(network.x_subupdates)]
+            return tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
+                                       name=f"{name}{suffix}") for name in names)
         if network.kind == "scalar":
             return (ScalarHeads(network.init_scale, dtype=self.dtype_policy,
                                 name=f"scalars{suffix}"), None, None)
@@ -221,12 +94,24 @@ class Dynamics(keras.Model):
     def has_networks(self) -> bool:
         return self.network_config is not None
 
-    def check_lattice(self, shape) -> tuple[int, int]:
+    def _layer(self, k: int, step_size: float, nets, train_step_size: bool):
+        kwargs = dict(train_step_size=train_step_size, dtype=self.dtype_policy,
+                      name=f"leapfrog_{k}")
+        if nets is not None and self.network_config.kind == "gauge":
+            return GaugeLeapfrogLayer(step_size, nets[0], list(nets[1:]), **kwargs)
+        return LeapfrogLayer(parity=k % 2, step_size=step_size, networks=nets, **kwargs)
+
+    def check_lattice(self, shape, built: bool = True) -> tuple[int, int]:
         """Validate a lattice this model should run on: any even size for conv networks and
-        HMC, only the built size for mlp networks."""
+        HMC, sides that are multiples of 4 for gauge networks, only the built size for mlp
+        networks."""
         shape = check_shape(*shape, even=self.has_networks)
-        if (self.has_networks and self.network_config.kind == "mlp"
-                and shape != self.lattice_shape):
+        kind = self.network_config.kind if self.has_networks else None
+        if kind == "gauge" and (shape[0] % 4 or shape[1] % 4):
+            raise ValueError(
+                f"lattice {shape[0]}x{shape[1]}: network kind gauge needs lattice sides that "
+                "are multiples of 4 (its sub-update masks repeat every 4 sites)")
+        if built and kind == "mlp" and shape != self.lattice_shape:
             raise ValueError(
                 f"this mlp model was built for lattice {self.lattice_shape[0]}x"
                 f"{self.lattice_shape[1]} and cannot run on {shape[0]}x{shape[1]}; "
@@ -337,7 +222,7 @@ def draw_momenta_and_directions(rng: tf.random.Generator, x: tf.Tensor):
 
 
 def kinetic_energy(v):
-    return 0.5 * _sum_links(tf.square(v))
+    return 0.5 * sum_links(tf.square(v))
 
 
 def log_accept_ratio(action_init, v, action_prop, proposal: Proposal):

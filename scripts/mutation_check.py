@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ["tests/test_transition.py", "tests/test_leapfrog.py", "tests/test_instanton.py",
+         "tests/test_gauge.py",
          "tests/test_training.py::test_a_training_step_is_the_sampler_transition",
          "tests/test_hmc.py::test_hmc_reversibility_in_float64",
          "tests/test_hmc.py::test_transition_traces_once_and_reports_metrics"]
@@ -39,7 +40,7 @@ class Mutation:
     new: str
 
 
-DYN, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/training.py"
+DYN, LAYERS, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
 MUTATIONS = [
     Mutation("Jacobian dropped from the MH acceptance", DYN,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
@@ -58,23 +59,23 @@ MUTATIONS = [
              "tf.where(self.accepted, a, b)", "tf.where(self.accepted | True, a, b)"),
     Mutation("MH step skipped in training (chains advance to every proposal)", TRAIN,
              "        self.x = step.x_new", "        self.x = step.proposal.x"),
-    Mutation("reference defect: backward x-update uses the first half's network", DYN,
+    Mutation("reference defect: backward x-update uses the first half's network", LAYERS,
              "heads = self.networks[1 + which](features)",
              "heads = self.networks[1 + (which if forward else 0)](features)"),
-    Mutation("reference defect: backward undoes the scaling before the shift", DYN,
+    Mutation("reference defect: backward undoes the scaling before the shift", LAYERS,
              "        shifted = lattice.wrap(x - shift)\n"
              "        new = lattice.wrap(circle_scale(shifted, -scale))\n"
              "        logdet = circle_scale_logdet(shifted, -scale)",
              "        shifted = lattice.wrap(circle_scale(x, -scale))\n"
              "        new = lattice.wrap(shifted - shift)\n"
              "        logdet = circle_scale_logdet(x, -scale)"),
-    Mutation("wrong log-det factor of the v-update (eps instead of eps/2)", DYN,
+    Mutation("wrong log-det factor of the v-update (eps instead of eps/2)", LAYERS,
              "logdet = _sum_links(half * heads.s)", "logdet = _sum_links(2 * half * heads.s)"),
-    Mutation("stale force in the second v half-step", DYN,
+    Mutation("stale force in the second v half-step", LAYERS,
              "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"
              "        force = lattice.force(x, beta)\n",
              "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"),
-    Mutation("x-network fed the links it updates", DYN,
+    Mutation("x-network fed the links it updates", LAYERS,
              "self.encode(x, 1.0 - update_mask)", "self.encode(x)"),
     Mutation("instanton layer not mirrored in the backward direction", DYN,
              "half = self.n_leapfrog // 2 if forward else self.n_leapfrog - self.n_leapfrog // 2",
@@ -85,6 +86,18 @@ MUTATIONS = [
     Mutation("instanton shift applied with the wrong sign backward", DYN,
              "x = lattice.wrap(x + field if forward else x - field)",
              "x = lattice.wrap(x + field)"),
+    Mutation("gauge: wrong sign sigma_1 of a mu=1 link in its plaquette", LAYERS,
+             "sigma = tf.constant([1.0, -1.0], x.dtype)",
+             "sigma = tf.constant([1.0, 1.0], x.dtype)"),
+    Mutation("gauge: x-network fed an active plaquette (frozen rows off by one)", LAYERS,
+             "return tf.cast((rel == 1) | (rel == 2), dtype)[..., None]",
+             "return tf.cast((rel == 0) | (rel == 1), dtype)[..., None]"),
+    Mutation("gauge: backward sub-update reads the plaquette before removing the shift", LAYERS,
+             "        phi = lattice.plaquette_angles(y)[..., None]",
+             "        phi = lattice.plaquette_angles(x)[..., None]"),
+    Mutation("gauge: drifted links skipped in the backward direction", LAYERS,
+             "        if not forward:\n            x = lattice.wrap(x - drift)",
+             "        if not forward:\n            x = lattice.wrap(x - 0.0 * drift)"),
     Mutation("HMC's last half-kick taken as a full kick", DYN,
              "vs = [p - kicks[-1] * f for p, f in zip(vs, force)]",
              "vs = [p - 2 * kicks[-1] * f for p, f in zip(vs, force)]"),

@@ -41,7 +41,8 @@ def _seed_everything():
 
 
 def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2, seed=0,
-                     units=None, dtype="float64", instanton=False):
+                     units=None, dtype="float64", instanton=False, x_subupdates=8,
+                     init_scale=1.0):
     """A Dynamics whose untrained networks make a visibly non-trivial, x-dependent map, the
     same one for a given seed: keras.utils.set_random_seed fixes the initial weights (TF's
     seed alone does not reach Keras 3 initialisers), and a bias on every v-network's s head
@@ -54,8 +55,9 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
     keras.utils.set_random_seed(seed)
     if kind == "hmc":
         return dynamics.Dynamics(shape, n_leapfrog, step_size, instanton=instanton, dtype=dtype)
-    units = units or ((8, 8) if kind == "conv" else (32, 32))
-    net = NetworkConfig(kind=kind, units=units, init_scale=1.0)
+    units = units or {"conv": (8, 8), "gauge": (8,)}.get(kind, (32, 32))
+    net = NetworkConfig(kind=kind, units=units, init_scale=init_scale,
+                        x_subupdates=x_subupdates)
     dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
                             dtype=dtype)
     for k, layer in enumerate(dyn.leapfrog_layers):

@@ -171,3 +171,15 @@ def test_two_rank_inference_writes_one_file_per_rank(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["chains"] == 8 and summary["files"] == ["inference.rank0.h5",
                                                            "inference.rank1.h5"]
+
+
+def test_two_rank_training_of_the_gauge_kind(tmp_path):
+    """The gauge-equivariant kind trains under Horovod like the others: one model, resumable."""
+    gauge = ["lattice.size=[8,8]", "network.kind=gauge", "network.x_subupdates=2"]
+    run = tmp_path / "gauge"
+    first = horovod_train(run, *sets(*TINY, *gauge, "training.steps=2"))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    resumed = horovod_train(run, "--resume", *sets("training.steps=4"))
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    r0, r1 = records(run)
+    assert r0["step"] == r1["step"] == 4 and r0["weights_sha256"] == r1["weights_sha256"]
