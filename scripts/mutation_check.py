@@ -38,6 +38,7 @@ class Mutation:
     path: str       # relative to the repository
     old: str        # must occur exactly once
     new: str
+    select: str = ""    # pytest -k expression: run only these tests (a kind's own)
 
 
 DYN, LAYERS, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
@@ -98,6 +99,15 @@ MUTATIONS = [
     Mutation("gauge: drifted links skipped in the backward direction", LAYERS,
              "        if not forward:\n            x = lattice.wrap(x - drift)",
              "        if not forward:\n            x = lattice.wrap(x - 0.0 * drift)"),
+    Mutation("scalar kind: Jacobian dropped (only the scalar kind's tests run)", DYN,
+             "            + proposal.logdet)", "            + 0.0 * proposal.logdet)",
+             select="scalar"),
+    Mutation("scalar kind: wrong log-det factor of its momentum scaling (scalar tests only)",
+             LAYERS, "logdet = sum_links(half * heads.s)",
+             "logdet = sum_links(2 * half * heads.s)", select="scalar"),
+    Mutation("scalar kind: backward v-update keeps the scaling (scalar tests only)", LAYERS,
+             "return tf.exp(-half * heads.s) * (v + kick), -logdet",
+             "return (v + kick), -logdet", select="scalar"),
     Mutation("HMC's last half-kick taken as a full kick", DYN,
              "vs = [p - kicks[-1] * f for p, f in zip(vs, force)]",
              "vs = [p - 2 * kicks[-1] * f for p, f in zip(vs, force)]"),
@@ -114,15 +124,17 @@ def apply(mutation: Mutation, tree: Path) -> None:
     path.write_text(text.replace(mutation.old, mutation.new))
 
 
-def run_tests(tree: Path, tests: list[str], every: bool = False) -> str | None:
+def run_tests(tree: Path, tests: list[str], every: bool = False, select: str = "") -> str | None:
     """The failing tests' ids (the first one unless `every`), or None when all passed."""
     env = dict(os.environ, PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
-    stop = [] if every else ["-x"]
+    stop = ([] if every else ["-x"]) + (["-k", select] if select else [])
     done = subprocess.run([sys.executable, "-m", "pytest", *stop, "-q", "-p", "no:cacheprovider",
                            "-o", "addopts=-rf", *tests], cwd=tree, env=env,
                           capture_output=True, text=True)
     if done.returncode == 0:
         return None
+    if done.returncode == 5:
+        raise ValueError(f"no test selected by {tests} -k {select!r}")
     failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
     return ", ".join(failed) if failed else f"pytest exit {done.returncode}: {done.stdout[-300:]}"
 
@@ -136,7 +148,7 @@ def check(mutation: Mutation, tests: list[str], every: bool) -> str | None:
         for name in ("setup.cfg", "pyproject.toml"):
             shutil.copy(ROOT / name, tree / name)
         apply(mutation, tree)
-        return run_tests(tree, tests, every)
+        return run_tests(tree, tests, every, mutation.select)
 
 
 def main(argv=None) -> int:
