@@ -90,7 +90,7 @@ def test_zero_network_outputs_give_the_hmc_proposal():
 
 
 def test_a_model_built_on_8x8_runs_on_16x16_and_12x12_but_not_6x6():
-    dyn = nontrivial_model("gauge", shape=(8, 8), n_leapfrog=2, dtype="float32")
+    dyn = nontrivial_model("gauge", shape=(8, 8), n_leapfrog=2, dtype="float32", x_subupdates=2)
     sampler = dynamics.Sampler(dyn, seed=0)
     n_weights = len(dyn.weights)
     for L in (16, 12):
