@@ -62,7 +62,6 @@ class Dynamics(keras.Model):
         self.network_config = network
         self.lattice_shape = self.check_lattice(lattice_shape, built=False)
         self.n_leapfrog = int(n_leapfrog)
-        self.network_config = network
         shared = None
         if network is not None and share_networks:
             shared = self._networks(network, "")
@@ -79,16 +78,13 @@ class Dynamics(keras.Model):
     def _networks(self, network: NetworkConfig, suffix: str) -> tuple:
         """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks, the
         gauge kind one x-network per sub-update with a network (network.x_subupdates)."""
-        if network.kind == "gauge":
-            names = ["v_net"] + [f"x_net_{k}" for k in range(network.x_subupdates)]
-            return tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
-                                       name=f"{name}{suffix}") for name in names)
         if network.kind == "scalar":
             return (ScalarHeads(network.init_scale, dtype=self.dtype_policy,
                                 name=f"scalars{suffix}"), None, None)
+        names = (["v_net", *(f"x_net_{k}" for k in range(network.x_subupdates))]
+                 if network.kind == "gauge" else ["v_net", "x_net_b", "x_net_c"])
         return tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
-                                   name=f"{name}{suffix}")
-                     for name in ("v_net", "x_net_b", "x_net_c"))
+                                   name=f"{name}{suffix}") for name in names)
 
     @property
     def has_networks(self) -> bool:
@@ -214,11 +210,16 @@ class Dynamics(keras.Model):
         return {k: np.stack([r.numpy() for r in vals]) for k, vals in rows.items()}
 
 
+def random_signs(rng: tf.random.Generator, x: tf.Tensor) -> tf.Tensor:
+    """+1 or -1 per chain of x, each with probability 1/2."""
+    coin = rng.uniform(tf.shape(x)[:1], dtype=x.dtype)
+    return tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
+
+
 def draw_momenta_and_directions(rng: tf.random.Generator, x: tf.Tensor):
     """v ~ N(0, 1) like x and d ~ U{+1, -1} per chain."""
     v = rng.normal(tf.shape(x), dtype=x.dtype)
-    coin = rng.uniform(tf.shape(x)[:1], dtype=x.dtype)
-    return v, tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
+    return v, random_signs(rng, x)
 
 
 def kinetic_energy(v):
@@ -264,12 +265,12 @@ class Transition(NamedTuple):
 
     def new_observables(self) -> lattice.Observables:
         """The observables of x_new: the proposal's where accepted, else the start's."""
-        return lattice.Observables(*(tf.where(self.accepted, a, b)
-                                     for a, b in zip(self.after, self.before)))
+        return self.after.where(self.accepted, self.before)
 
-    def results(self) -> StepResults:
-        """The diagnostics of the transition; the charges and plaquette are the new state's."""
-        new = self.new_observables()
+    def results(self, new: lattice.Observables | None = None) -> StepResults:
+        """The diagnostics of the transition; the charges and plaquette are those of the new
+        state (`new`: of a state reached after further moves, e.g. instanton proposals)."""
+        new = self.new_observables() if new is None else new
         return StepResults(
             accept_prob=self.accept_prob, accepted=self.accepted,
             energy_change=self.proposal.logdet - self.log_ratio, logdet=self.proposal.logdet,
@@ -286,14 +287,11 @@ def instanton_moves(rng: tf.random.Generator, x, beta, n_moves: int,
     Returns the chains and their observables."""
     field = lattice.instanton_field(tf.shape(x)[1], tf.shape(x)[2], x.dtype)
     for _ in range(n_moves):
-        coin = rng.uniform(tf.shape(x)[:1], dtype=x.dtype)
-        sign = tf.where(coin < 0.5, tf.ones_like(coin), -tf.ones_like(coin))
-        proposed = lattice.wrap(x + sign[:, None, None, None] * field)
+        proposed = lattice.wrap(x + random_signs(rng, x)[:, None, None, None] * field)
         after = lattice.observables(proposed, beta)
         x, accepted = metropolis_hastings(rng, x, proposed,
                                           accept_probability(current.action - after.action))
-        current = lattice.Observables(*(tf.where(accepted, a, b)
-                                        for a, b in zip(after, current)))
+        current = after.where(accepted, current)
     return x, current
 
 
@@ -323,12 +321,10 @@ class Sampler:
         if jit_compile and (dynamics.has_networks or dynamics.instanton):
             raise ValueError("jit_compile=True needs static shapes; the L2HMC transition splits "
                              "chains by direction dynamically. Use jit_compile only for HMC.")
-        if isinstance(instanton_moves, bool) or not (isinstance(instanton_moves, int)
-                                                     and instanton_moves >= 0):
-            raise ValueError(f"instanton moves per trajectory must be an integer >= 0, got "
-                             f"{instanton_moves!r}")
         self.dynamics = dynamics
-        self.instanton_moves = instanton_moves   # K proposals x -> x +- A after each trajectory
+        # K Metropolis proposals x -> x +- A after each trajectory
+        self.instanton_moves = check_positive_int(instanton_moves,
+                                                  "instanton moves per trajectory", minimum=0)
         self._rng = tf.random.Generator.from_seed(seed)
         self._step = tf.function(self._one_step, jit_compile=jit_compile, autograph=False)
 
@@ -367,8 +363,7 @@ class Sampler:
             return step.x_new, step.results()
         x_new, new = instanton_moves(self._rng, step.x_new, beta, self.instanton_moves,
                                      step.new_observables())
-        return x_new, step.results()._replace(charge_int=new.charge_int,
-                                              charge_sin=new.charge_sin, plaq=new.plaquette)
+        return x_new, step.results(new)
 
 
 def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:

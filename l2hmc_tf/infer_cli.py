@@ -80,9 +80,10 @@ def prepare(args):
             check_positive_int(getattr(args, name), f"--{name}")
         except ValueError as err:
             raise UsageError(str(err)) from None
-    if args.instanton < 0:
-        raise UsageError(f"--instanton must be an integer >= 0 (proposals per trajectory), "
-                         f"got {args.instanton}")
+    try:
+        check_positive_int(args.instanton, "--instanton", minimum=0)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if args.therm is not None and args.therm < 0:
         raise UsageError(f"--therm must be >= 0, got {args.therm}")
     if args.beta is not None:
@@ -159,10 +160,10 @@ def _sample(args, dist, dyn, beta, shape, outdir: Path, path: Path,
     """Create (or reopen) this rank's chain file and sample it to --steps; returns the wall
     seconds and the step the file held before."""
     therm = _therm(args)
-    sampler = Sampler(dyn, seed=args.seed + dist.rank, instanton_moves=args.instanton)
+    sampler = Sampler(dyn, seed=attrs["seed"], instanton_moves=args.instanton)
     if not args.resume:
         x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype,
-                                  seed=args.seed + dist.rank)
+                                  seed=attrs["seed"])
         attrs.update(version=__version__, step_size=float(dyn.leapfrog_layers[0].eps_x),
                      thermalization=therm)
         ChainFile.create(path, attrs, x0.numpy(), sampler.rng_state(), args.chunk).close()
@@ -205,7 +206,7 @@ def main(argv=None) -> int:
         therm = _therm(args)
         files = [rank_file(outdir, r, dist.size) for r in range(dist.size)]
         summary = write_summary(outdir, files, therm, seconds, args.steps - first_step)
-        write_plots(outdir, files, dyn, shape, beta, args.seed + dist.rank, therm)
+        write_plots(outdir, files, dyn, shape, beta, attrs["seed"], therm)
         log.info("tau_int(Q_Z) = %.2f ± %.2f, N_LF*tau_int = %.1f, plaquette %.2f sigma and "
                  "<Q^2> %.2f sigma from exact; wrote %s", summary.stats.tau_int_charge_int,
                  summary.stats.tau_int_charge_int_err, summary.nlf_tau_int_charge_int,

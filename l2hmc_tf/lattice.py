@@ -76,6 +76,10 @@ class Observables(NamedTuple):
     charge_sin: tf.Tensor
     plaquette: tf.Tensor
 
+    def where(self, condition: tf.Tensor, other: "Observables") -> "Observables":
+        """Per chain, these observables where condition holds, else other's (an MH step)."""
+        return Observables(*(tf.where(condition, a, b) for a, b in zip(self, other)))
+
 
 def observables(x: tf.Tensor, beta) -> Observables:
     """action, Q_Z, Q_R and <cos x_P> per configuration, sharing the plaquette angles."""

@@ -61,6 +61,11 @@ def v_update(v, force, eps, heads: Heads | None, forward: bool):
     return tf.exp(-half * heads.s) * (v + kick), -logdet
 
 
+def x_shift(v, eps, heads: Heads) -> tf.Tensor:
+    """The shift eps (v exp(eps q) + t) of the links an x-update moves."""
+    return eps * (v * tf.exp(eps * heads.q) + heads.t)
+
+
 def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
     """Update (b)/(c) of the links where update_mask = 1; `forward=False` is the exact inverse
     (first subtract the shift, then undo the scaling). Without heads (HMC) every link moves
@@ -68,7 +73,7 @@ def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
     if heads is None:
         step = eps * v
         return lattice.wrap(x + step if forward else x - step), tf.zeros_like(x[:, 0, 0, 0])
-    shift = eps * (v * tf.exp(eps * heads.q) + heads.t)
+    shift = x_shift(v, eps, heads)
     scale = eps * heads.s
     if forward:
         new = lattice.wrap(circle_scale(x, scale) + shift)
@@ -190,7 +195,7 @@ def gauge_x_update(x, v, eps, heads: Heads, active, forward: bool):
     sigma = (+1, -1) the sign of link mu in x_P(n); `forward=False` is the exact inverse (first
     subtract the shift, then undo the scaling of the plaquette that then holds)."""
     sigma = tf.constant([1.0, -1.0], x.dtype)
-    shift = eps * (v * tf.exp(eps * heads.q) + heads.t)
+    shift = x_shift(v, eps, heads)
     a = eps * heads.s
     if forward:
         phi = lattice.plaquette_angles(x)[..., None]

@@ -17,7 +17,7 @@ but are never read back.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -78,10 +78,11 @@ class Statistics:
     tau_int_charge_sin_err: float
     accept_mean: float
     tunneling_rate: float    # mean |dQ_Z| per trajectory
-    dq2_mean: float          # <dQ_Z^2>: squared change of Q_Z per trajectory (rejected: 0)
-    dq2_err: float
-    tau_int_predicted: float         # 4 <Q_Z^2> / <dQ_Z^2> - 1: tau_int of a diffusing charge
-    tau_int_sokal_per_chain: float   # the reference's per-chain estimator; not the headline
+    # Topology diagnostics (NaN in summaries written before they existed):
+    dq2_mean: float = math.nan       # <dQ_Z^2>: squared change of Q_Z per trajectory (rejected: 0)
+    dq2_err: float = math.nan
+    tau_int_predicted: float = math.nan      # 4 <Q_Z^2> / <dQ_Z^2> - 1: a diffusing charge's
+    tau_int_sokal_per_chain: float = math.nan    # the reference's per-chain estimator
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ class ChainSummary:
     @classmethod
     def from_dict(cls, data: dict) -> "ChainSummary":
         own = {f.name for f in fields(cls)} - {"stats"}
-        stats = Statistics(**{f.name: data[f.name] for f in fields(Statistics)})
+        stats = Statistics(**{f.name: data[f.name] for f in fields(Statistics)
+                              if f.name in data or f.default is MISSING})
         kwargs = {k: v for k, v in data.items() if k in own}
         kwargs["files"] = tuple(kwargs.get("files", ()))
         return cls(stats=stats, **kwargs)

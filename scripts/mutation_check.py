@@ -57,7 +57,7 @@ MUTATIONS = [
              "    v = rng.normal(tf.shape(x), dtype=x.dtype)",
              "    v = 0.9 * rng.normal(tf.shape(x), dtype=x.dtype)"),
     Mutation("observables of the proposal recorded instead of the accepted state", DYN,
-             "tf.where(self.accepted, a, b)", "tf.where(self.accepted | True, a, b)"),
+             "return self.after.where(self.accepted, self.before)", "return self.after"),
     Mutation("MH step skipped in training (chains advance to every proposal)", TRAIN,
              "        self.x = step.x_new", "        self.x = step.proposal.x"),
     Mutation("reference defect: backward x-update uses the first half's network", LAYERS,

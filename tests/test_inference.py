@@ -276,3 +276,19 @@ def test_infer_with_instanton_proposals_labels_and_resumes(tmp_path):
         assert int(f.attrs["instanton_moves"]) == 2
     other = infer(*HMC, "--steps", "60", "--chains", "8", "--outdir", str(out), "--resume")
     assert other.returncode == 2 and "instanton_moves" in other.stderr
+
+
+def test_summaries_written_before_the_topology_diagnostics_still_load():
+    """bin/compare.py reads older summary.json files: their missing diagnostics are NaN, while
+    a missing core key is still an error."""
+    from l2hmc_tf.summary import ChainSummary, Statistics
+
+    stats = Statistics(*range(16))
+    new = ChainSummary("hmc", 2.0, "8x8", 4, 8, 100, 10, stats).to_dict()
+    old = {k: v for k, v in new.items() if not k.startswith(("dq2", "tau_int_predicted",
+                                                                "tau_int_sokal"))}
+    loaded = ChainSummary.from_dict(old)
+    assert loaded.stats.q2_mean == stats.q2_mean and np.isnan(loaded.stats.dq2_mean)
+    del old["q2_mean"]
+    with pytest.raises(KeyError):
+        ChainSummary.from_dict(old)
