@@ -12,5 +12,7 @@ setup:
 demo: setup
 	$(PY) bin/train.py $(ARGS)
 
+# Tests run in up to 4 worker processes (pytest-xdist; one per core); the slowest are listed.
+TEST_WORKERS ?= -n auto --maxprocesses 4
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(TEST_WORKERS) --durations 15 $(PYTEST_ARGS)

@@ -87,6 +87,12 @@ def write_json(path: Path, data) -> None:
     print(f"wrote {path}")
 
 
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    """'NAME:KEY=VALUE;KEY=VALUE' -> (NAME, [overrides]): a recipe variant of a config."""
+    name, _, keys = text.partition(":")
+    return name, [k for k in keys.split(";") if k]     # ";": values may hold commas
+
+
 def add_measurement_args(p, chains: int) -> None:
     """The options of measure_pair, shared by the tau_int and volume_transfer benchmarks."""
     p.add_argument("--steps", type=int, default=1000, help="first chain length")
@@ -103,24 +109,28 @@ _HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per proces
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                  steps: int, rel_error: float | None = None, max_steps: int | None = None,
-                 hmc_max_steps: int | None = None, hmc_therm: int = 0) -> dict:
+                 hmc_max_steps: int | None = None, hmc_therm: int = 0,
+                 instanton_moves: int = 0) -> dict:
     """L2HMC (`model`) and HMC with the same N_LF at (beta, shape): one Comparison row.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
     chains it needs. Both start from the same hot start after hmc_therm HMC trajectories
-    (a model with low acceptance would otherwise spend its chain reaching equilibrium)."""
+    (a model with low acceptance would otherwise spend its chain reaching equilibrium).
+    instanton_moves: Metropolis instanton proposals after each trajectory of `model` (not of
+    the HMC it is compared with). The row names the model's `variant` (network kind, or hmc)
+    and whether it uses the 2D-U(1)-only instanton shift (`instanton`)."""
     from l2hmc_tf import inference, lattice
     from l2hmc_tf.dynamics import hmc, hmc_thermalize
 
-    def run(name, dyn, cap):
+    def run(name, dyn, cap, moves=0):
         def progress(n, stats):
             print(f"  {name} beta {beta:g} {shape[0]}x{shape[1]}: {n} steps, tau_int "
                   f"{stats.tau_int_charge_int:.1f} ± {stats.tau_int_charge_int_err:.1f}",
                   flush=True)
         return inference.evaluate(dyn, beta, chains, steps, steps // 10, seed=11,
                                   lattice_shape=shape, rel_error=rel_error, max_steps=cap,
-                                  on_chunk=progress, start=start)
+                                  on_chunk=progress, start=start, instanton_moves=moves)
 
     start = hmc_thermalize(lattice.random_start(chains, *shape, dtype=model.compute_dtype,
                                                 seed=11),
@@ -130,8 +140,13 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     if hmc_key not in _HMC_RESULTS:
         _HMC_RESULTS[hmc_key] = run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
                                     hmc_max_steps or max_steps)
-    comparison = Comparison(run("l2hmc", model, max_steps), _HMC_RESULTS[hmc_key])
-    return comparison.row() | {"hmc_therm": hmc_therm}
+    comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves),
+                            _HMC_RESULTS[hmc_key])
+    variant = model.network_config.kind if model.has_networks else "hmc"
+    return comparison.row() | {"hmc_therm": hmc_therm, "variant": variant,
+                               "instanton": bool(model.instanton or instanton_moves),
+                               "instanton_layer": model.instanton,
+                               "instanton_moves": instanton_moves}
 
 
 def read_summary(run_dir: Path) -> dict:

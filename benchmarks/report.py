@@ -1,7 +1,8 @@
 """Write docs/results.md from the benchmarks' JSON outputs (missing ones are marked so).
 
-    python -m benchmarks.report [--throughput F] [--tau-int F] [--volume F] [--scaling F]
-        [--train-profile F] [--out docs/results.md]
+    python -m benchmarks.report [--throughput F] [--tau-int F] [--volume F...] [--scaling F]
+        [--train-profile F] [--ablation F...] [--notes benchmarks/results/notes.md]
+        [--out docs/results.md]
 
 Also draws N_LF * tau_int against beta with the reference paper's values (docs/tau_int.png),
 embeds the in-trajectory traces tau_int.py saved, and checks each target of issue 7.
@@ -75,9 +76,9 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
     title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
         return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
-    columns = ["beta", "lattice", "model", "N_LF", "tau HMC", "tau L2HMC", "N_LF*tau HMC",
-               "N_LF*tau L2HMC", "paper HMC", "paper L2HMC", "gain per second", "accept L2HMC",
-               "trajectories HMC / L2HMC", "train s"]
+    columns = ["beta", "lattice", "sampler", "N_LF", "tau HMC", "tau sampler", "N_LF*tau HMC",
+               "N_LF*tau sampler", "paper HMC", "paper L2HMC", "<dQ^2> sampler",
+               "gain per second", "accept", "trajectories HMC / sampler", "train s"]
     cells = []
     for r in rows:
         paper = PAPER.get(float(r["beta"]), ("-", "-")) if r["lattice"] == "16x16" else ("-",) * 2
@@ -85,24 +86,40 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
                       _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]),
                       _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
                       f"{r['nlf_tau_int_hmc']:.1f}", f"{r['nlf_tau_int_l2hmc']:.1f}", *paper,
-                      f"{r['seconds_gain']:.2f}x", f"{r['accept_l2hmc']:.3f}",
-                      f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}", f"{r['train_seconds']:.0f}"])
+                      _fmt(r.get("dq2_l2hmc"), spec=".3f"), f"{r['seconds_gain']:.2f}x",
+                      f"{r['accept_l2hmc']:.3f}", f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}",
+                      _fmt(r.get("train_seconds"), spec=".0f")])
     commands = list(dict.fromkeys(r["command"] for r in rows if "command" in r))
     lines = (["Commands:", "", *(f"- `{c}`" for c in commands), ""] if commands
              else _command(meta))
-    legend = ("`model` names the run measured; `(from X)` means its training started from "
-              "X's weights (`training.init_from`), so its `train s` adds to X's. The figure "
-              "and the targets use the best model at each beta.")
+    legend = ("`sampler` names the trained run measured, with its network kind; `(from X)` "
+              "means its training started from X's weights (`training.init_from`), so its "
+              "`train s` adds to X's. `hmc + K instanton proposals` rows are the baseline only "
+              "2D U(1) allows (docs/physics.md section 10). The figure and the targets use the "
+              "best learned model without the instanton move at each beta; the figure draws "
+              "the instanton baselines as their own lines.")
     return ([title, "", legend, "", *_table(columns, cells), *lines]
             + _figures(rows, out_dir, results_dir))
 
 
 def _model(row) -> str:
-    """The run that was measured, and the run its training started from (if any)."""
+    """The run that was measured (with its kind), and the run its training started from."""
+    if is_baseline(row):
+        return f"hmc + {row['instanton_moves']} instanton proposals"
     def name(path):
         return "/".join(Path(path).parts[-2:])
-    run = name(row.get("run", "-"))
+    run = f"{name(row.get('run', '-'))} ({row.get('variant', 'conv')})"
     return f"{run} (from {name(row['init_from'])})" if row.get("init_from") else run
+
+
+def is_baseline(row) -> bool:
+    """HMC with instanton proposals: a row without a trained model."""
+    return row.get("variant") == "hmc"
+
+
+def is_learned(row) -> bool:
+    """A trained model without the 2D-U(1)-only instanton move (the targets' rows)."""
+    return not is_baseline(row) and not row.get("instanton", False)
 
 
 def _steps(row, name) -> str:
@@ -114,7 +131,7 @@ def _steps(row, name) -> str:
 def best_models(rows) -> dict:
     """The row with the lowest N_LF * tau_int(L2HMC) for each (beta, lattice)."""
     best = {}
-    for r in rows or []:
+    for r in filter(is_learned, rows or []):
         key = (float(r["beta"]), r["lattice"])
         if key not in best or r["nlf_tau_int_l2hmc"] < best[key]["nlf_tau_int_l2hmc"]:
             best[key] = r
@@ -128,6 +145,10 @@ def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
                            r["n_leapfrog"] * r[f"tau_int_{name}"],
                            r["n_leapfrog"] * r[f"tau_int_{name}_err"])
             for r in best_models(rows).values() for name in SAMPLERS]
+    ours += [plots.TauPoint(f"HMC + {r['instanton_moves']} instanton proposals {r['lattice']}",
+                            r["beta"], r["nlf_tau_int_l2hmc"],
+                            r["n_leapfrog"] * r["tau_int_l2hmc_err"])
+             for r in rows if is_baseline(r)]
     lines = []
     if ours:
         reference = {f"paper {name} 16x16": {b: v[i] for b, v in PAPER.items()}
@@ -149,58 +170,120 @@ def _target(label: str, value, goal: float, at_most: bool = False) -> list:
     return [label, f"{value:.3g}", "met" if met else "not met"]
 
 
-def targets_section(throughput, tau_rows, volume) -> list[str]:
-    """Every target of issue 7 against what the JSON files hold (tau_int: the best model
-    measured at each beta)."""
-    def row(rows, **match):
-        return next((r for r in rows or [] if all(r.get(k) == v for k, v in match.items())), {})
+def _best(rows, key: str, beta: float, lowest: bool, keep=is_learned):
+    """The best value of `key` among the kept 16x16 rows at beta (None: none measured)."""
+    values = [r[key] for r in rows if keep(r) and r["lattice"] == "16x16"
+              and float(r["beta"]) == beta]
+    return (min if lowest else max)(values) if values else None
 
-    def best_tau(beta):
-        return best_models(tau_rows).get((beta, "16x16"), {})
+
+def _within_3_sigma(rows) -> list:
+    """How many rows have plaquette and <Q_Z^2> of every sampler within 3 sigma of exact."""
+    sigmas = [abs(r[f"{key}_sigma_{name}"]) for r in rows for key in ("plaq", "q2")
+              for name in SAMPLERS if f"{key}_sigma_{name}" in r]
+    if not sigmas:
+        return _target("rows with plaquette and <Q_Z^2> within 3 sigma", None, 0)
+    inside = sum(s <= 3 for s in sigmas)
+    return ["plaquette and <Q_Z^2> within 3 sigma of exact (all)",
+            f"{inside} of {len(sigmas)}", "met" if inside == len(sigmas) else "not met"]
+
+
+def targets_section(throughput, rows, volume) -> list[str]:
+    """The targets of issue 15 (and the throughput ones of issue 7) against the JSON files:
+    `rows` are every tau_int and ablation row; learned rows exclude the instanton move."""
+    def row(table, **match):
+        return next((r for r in table or [] if all(r.get(k) == v for k, v in match.items())), {})
 
     big = row((throughput or {}).get("rows"), lattice="16x16", chains=1024)
     targets = [_target("HMC / numpy HMC, 16x16, 1024 chains (>= 2)",
                        big.get("speedup_vs_numpy"), 2),
                _target("HMC / TFP HMC, 16x16, 1024 chains (>= 1.5)",
-                       big.get("speedup_vs_tfp"), 1.5),
-               _target("training step FLOP/s / matmul (>= 0.3)",
-                       big.get("train_step_fraction_of_matmul"), 0.3)]
+                       big.get("speedup_vs_tfp"), 1.5)]
     for beta, goal in ((4.0, 34), (5.0, 62), (6.0, 65)):
-        targets.append(_target(f"N_LF tau_int L2HMC, beta {beta:g}, 16x16 (<= {goal})",
-                               best_tau(beta).get("nlf_tau_int_l2hmc"), goal, at_most=True))
-    targets.append(_target("tau_int per wall second, HMC / L2HMC, beta 4 (>= 10)",
-                           best_tau(4.0).get("seconds_gain"), 10))
-    transfers = [r for r in (volume or {}).get("rows", [])      # as trained, no fine-tuning
+        targets.append(_target(f"learned N_LF tau_int, beta {beta:g}, 16x16 (<= {goal})",
+                               _best(rows, "nlf_tau_int_l2hmc", beta, True), goal, True))
+    for beta in (4.0, 5.0):
+        targets.append(_target(f"learned, tau_int per wall second vs HMC, beta {beta:g} (>= 1)",
+                               _best(rows, "seconds_gain", beta, False), 1))
+    for beta in (4.0, 5.0, 6.0):
+        targets.append(_target(f"learned + instanton layer N_LF tau_int, beta {beta:g} (<= 10)",
+                               _best(rows, "nlf_tau_int_l2hmc", beta, True,
+                                     lambda r: r.get("instanton_layer", False)), 10, True))
+    volume_rows = [r for data in volume for r in data.get("rows", [])]
+    transfers = [r for r in volume_rows       # the model as trained, no fine-tuning
                  if r["trained_on"] != r["lattice"] and not r.get("finetune_steps")]
     for size in ("16x16", "32x32"):
-        r = row(transfers, lattice=size)
-        targets += [_target(f"volume transfer to {size}: acceptance (>= 0.6)",
-                            r.get("accept_l2hmc"), 0.6),
-                    _target(f"volume transfer to {size}: tau_int gain (>= 5)",
-                            r.get("tau_int_gain"), 5)]
-    return ["## Targets (issue 7)", "", *_table(["target", "measured", ""], targets)]
+        at_size = [r for r in transfers if r["lattice"] == size]
+        for key, label, goal in (("accept_l2hmc", "acceptance", 0.6),
+                                 ("tau_int_gain", "tau_int gain", 3)):
+            best = max((r[key] for r in at_size), default=None)
+            targets.append(_target(f"volume transfer to {size}: {label} (>= {goal:g})", best,
+                                   goal))
+    targets.append(_within_3_sigma(rows + volume_rows))
+    return ["## Targets (issue 15)", "", *_table(["target", "measured", ""], targets)]
 
 
-def volume_section(data) -> list[str]:
-    title = "## Volume transfer (conv model trained small: as it is, and fine-tuned)"
-    if not data:
+def volume_section(datasets: list[dict]) -> list[str]:
+    title = "## Volume transfer (a translation-invariant model trained on one size)"
+    if not datasets:
         return _not_measured(title, "python -m benchmarks.volume_transfer --run RUN")
     columns = ["lattice", "trained on", "accept L2HMC", "accept HMC", "tau L2HMC", "tau HMC",
                "gain", "trajectories HMC / L2HMC", "fine-tune s"]
-    rows = [[r["lattice"], r["trained_on"], f"{r['accept_l2hmc']:.3f}",
-             f"{r['accept_hmc']:.3f}", _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
-             _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]), f"{r['tau_int_gain']:.2f}x",
-             f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}",
-             _fmt(r.get("finetune_seconds"), spec=".0f")]
-            for r in data["rows"]]
-    note = ("Rows trained on one size and measured on another are the model unchanged (the "
-            "targets use these); `+ N steps at LxL` rows started from the small model and "
-            "trained N steps at that size and beta (`--finetune-steps`).")
-    source = data.get("source")
-    if source:
-        note += (f" The small model is `{source['run']}`: {source['steps']} training steps, "
-                 f"{_fmt(source['train_seconds'], spec='.0f')} s.")
-    return [title, "", note, "", *_table(columns, rows), *_command(data["machine"])]
+    lines = [title, "", "Rows trained on one size and measured on another are the model "
+             "unchanged (the targets use these); `+ N steps at LxL` rows started from the "
+             "small model and trained N steps at that size and beta (`--finetune-steps`).", ""]
+    for data in datasets:
+        rows = [[r["lattice"], r["trained_on"], f"{r['accept_l2hmc']:.3f}",
+                 f"{r['accept_hmc']:.3f}", _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
+                 _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]), f"{r['tau_int_gain']:.2f}x",
+                 f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}",
+                 _fmt(r.get("finetune_seconds"), spec=".0f")] for r in data["rows"]]
+        source = data.get("source")
+        if source:
+            lines += [f"The model `{source['run']}` ({data['rows'][0].get('variant', 'conv')}): "
+                      f"{source['steps']} training steps, "
+                      f"{_fmt(source['train_seconds'], spec='.0f')} s.", ""]
+        lines += [*_table(columns, rows), *_command(data["machine"])]
+    return lines
+
+
+def _ablation_cells(name: str, r: dict, side: str) -> list:
+    """One sampler of an ablation row: N_LF * tau_int and the figures beside it."""
+    n_lf = r["n_leapfrog"]
+    sigmas = f"{r[f'plaq_sigma_{side}']:+.1f} / {r[f'q2_sigma_{side}']:+.1f}"
+    return [name, _fmt(n_lf * r[f"tau_int_{side}"], n_lf * r[f"tau_int_{side}_err"], ".1f"),
+            _fmt(n_lf * r[f"tau_int_sokal_{side}"], spec=".1f"), _fmt(r[f"dq2_{side}"],
+                                                                      spec=".3f"),
+            _fmt(n_lf * r[f"tau_int_predicted_{side}"], spec=".1f"),
+            f"{r[f'accept_{side}']:.2f}", sigmas, _steps(r, side)]
+
+
+def ablation_section(rows: list[dict]) -> list[str]:
+    title = "## Ablation at one beta: each kind with the same training budget"
+    if not rows:
+        return _not_measured(title, "python -m benchmarks.ablation")
+    first = rows[0]
+    columns = ["sampler", "N_LF*tau_int", "N_LF*tau Sokal", "<dQ^2>", "N_LF*tau predicted",
+               "accept", "plaq / Q^2 sigma", "trajectories", "cost vs HMC",
+               "gain per trajectory", "gain per second", "train s (steps)"]
+    cells = [_ablation_cells("HMC", first, "hmc") + ["1", "1", "1", "-"]]
+    for r in rows:
+        trained = (f"{r['train_seconds']:.0f} ({r['training_steps']})" if "training_steps" in r
+                   else "-")
+        cells.append(_ablation_cells(r["name"], r, "l2hmc")
+                     + [f"{r['trajectory_cost']:.1f}x", f"{r['tau_int_gain']:.2f}x",
+                        f"{r['seconds_gain']:.2f}x", trained])
+    note = (f"beta {first['beta']:g}, {first['lattice']}, N_LF {first['n_leapfrog']}, "
+            f"{first['chains']} chains per sampler, HMC measured once in the same process. "
+            "Gains are HMC over the sampler (> 1: the sampler wins); `cost vs HMC` is the wall "
+            "time of one trajectory in HMC trajectories. `+ instanton layer` rows are the "
+            "model above them with the shift x -> x + d A switched on mid-trajectory (weights "
+            "unchanged); `hmc + K instanton proposals` is HMC followed by K Metropolis "
+            "proposals x -> x +- A (docs/physics.md section 10; 2D U(1) only). Sigmas are the "
+            "deviations of the plaquette and <Q_Z^2> from the exact torus values.")
+    commands = list(dict.fromkeys(r["command"] for r in rows if "command" in r))
+    return [title, "", note, "", *_table(columns, cells), "Commands:", "",
+            *(f"- `{c}`" for c in commands), ""]
 
 
 def profile_section(data) -> list[str]:
@@ -234,9 +317,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--throughput", default=RESULTS / "throughput.json")
     p.add_argument("--tau-int", default=RESULTS / "tau_int.json")
-    p.add_argument("--volume", default=RESULTS / "volume.json")
+    p.add_argument("--volume", nargs="*", default=sorted(RESULTS.glob("volume*.json")),
+                   help="volume-transfer JSON files (default: benchmarks/results/volume*.json)")
     p.add_argument("--scaling", default=RESULTS / "scaling.json")
     p.add_argument("--train-profile", default=RESULTS / "train_profile.json")
+    p.add_argument("--ablation", nargs="*", default=sorted(RESULTS.glob("ablation*.json")),
+                   help="ablation JSON files (default: benchmarks/results/ablation*.json), "
+                        "their rows shown in one table")
+    p.add_argument("--notes", default=RESULTS / "notes.md",
+                   help="hand-written notes on the measurements, placed after the targets")
     p.add_argument("--out", default="docs/results.md")
     args = p.parse_args(argv)
     lines = ["# Results", "", "Generated by `python -m benchmarks.report` from the JSON files "
@@ -249,14 +338,18 @@ def main(argv=None) -> int:
              "back. tau_int comes from the Gamma-method with chains as replicas; each sampler "
              "ran until its error was below 20% and its chains at least 30 tau_int long, or "
              "up to the cap given in the command (the `trajectories` column).", ""]
-    throughput, tau_rows, volume = (_load(f) for f in (args.throughput, args.tau_int,
-                                                        args.volume))
-    lines += targets_section(throughput, tau_rows, volume)
+    throughput, tau_rows = _load(args.throughput), _load(args.tau_int)
+    volume = [data for data in map(_load, args.volume) if data]
+    ablation_rows = [row for f in args.ablation for row in (_load(f) or {}).get("rows", [])]
+    lines += targets_section(throughput, (tau_rows or []) + ablation_rows, volume)
+    notes = Path(args.notes)
+    lines += [notes.read_text().strip(), ""] if notes.is_file() else []
     lines += throughput_section(throughput)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lines += tau_section(tau_rows, _load(Path(args.tau_int).with_suffix(".machine.json")),
                          out.parent, Path(args.tau_int).parent)
+    lines += ablation_section(ablation_rows)
     lines += profile_section(_load(args.train_profile))
     lines += volume_section(volume)
     lines += scaling_section(_load(args.scaling))

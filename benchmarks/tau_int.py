@@ -2,8 +2,8 @@
 
     python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
-        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0] [--quick]
-        [--json benchmarks/results/tau_int.json]
+        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0]
+        [--instanton-moves K...] [--quick] [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ when it holds a trained model, else trains one there
 from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
@@ -12,12 +12,16 @@ beta after the first from the previous beta's model (training.init_from). Then s
 (same N_LF, the config's step size) and L2HMC at beta, each until its own tau_int(Q_Z) is
 known to --rel-error (chains doubling from --steps up to --max-steps, --hmc-max-steps for
 HMC), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds per
-trajectory (seconds per independent configuration) for both.
+trajectory (seconds per independent configuration) for both. Rows the JSON file already
+holds for other runs are kept. --instanton-moves adds, per
+beta, a row for HMC followed by K instanton proposals (docs/physics.md section 10), measured
+against the same HMC run: the baseline only 2D U(1) allows.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,7 +31,7 @@ from l2hmc_tf.quiet_import import import_tensorflow
 
 tf = import_tensorflow()
 from l2hmc_tf import config, lattice, plots  # noqa: E402
-from l2hmc_tf.dynamics import hmc_thermalize  # noqa: E402
+from l2hmc_tf.dynamics import hmc, hmc_thermalize  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
 
 
@@ -56,6 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--runs", default="runs/bench")
     add_measurement_args(p, chains=128)
+    p.add_argument("--instanton-moves", type=int, nargs="*", default=[],
+                   help="also measure HMC + K instanton proposals per trajectory, per beta")
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
     p.add_argument("--json", default="benchmarks/results/tau_int.json")
     args = p.parse_args(argv)
@@ -85,12 +91,17 @@ def beta_config(cfg_file: str, overrides: list[str], beta: float,
     return cfg
 
 
+def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) -> dict:
+    return measure_pair(model, cfg.dynamics.step_size, cfg.annealing.beta_final, shape,
+                        args.chains, args.steps, args.rel_error, args.max_steps,
+                        args.hmc_max_steps, args.hmc_therm, instanton_moves)
+
+
 def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) -> dict:
     """Train (or reuse) the model in run_dir, measure it against HMC, save its trace."""
     beta = cfg.annealing.beta_final
     model, train_seconds = trained_model(run_dir, cfg)
-    r = measure_pair(model, cfg.dynamics.step_size, beta, shape, args.chains, args.steps,
-                     args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm)
+    r = measure(args, model, shape, cfg)
     r.update(train_seconds=train_seconds, config=cfg_file, run=str(run_dir),
              init_from=cfg.training.init_from, command=machine()["command"])
     save_trace(model, cfg.dynamics.step_size, beta, shape,
@@ -116,10 +127,27 @@ def main(argv=None) -> int:
         cfg = beta_config(cfg_file, overrides, beta, previous if args.finetune else None)
         run_dir = Path(args.runs) / f"b{beta:g}"
         rows.append(measure_beta(args, shape, cfg_file, cfg, run_dir))
+        baseline = hmc(shape, cfg.dynamics.n_leapfrog, cfg.dynamics.step_size)
+        rows += [measure(args, baseline, shape, cfg, k) | {"command": machine()["command"]}
+                 for k in args.instanton_moves]
         previous = run_dir
-        write_json(Path(args.json), rows)    # after every beta: a later failure loses nothing
-    write_json(Path(args.json).with_suffix(".machine.json"), machine())
+        write_json(Path(args.json), merged(Path(args.json), rows))    # a later failure loses
+    write_json(Path(args.json).with_suffix(".machine.json"), machine())   # nothing measured
     return 0
+
+
+def row_key(row: dict) -> tuple:
+    """What a row measured: the run (none for HMC baselines) at (beta, lattice)."""
+    run = None if row.get("variant") == "hmc" else row.get("run")
+    return float(row["beta"]), row["lattice"], run, row.get("instanton_moves", 0)
+
+
+def merged(path: Path, rows: list[dict]) -> list[dict]:
+    """The file's earlier rows of other runs, then this run's rows (which replace their own
+    earlier measurements): one file collects a campaign measured in several commands."""
+    old = json.loads(path.read_text()) if path.is_file() else []
+    new = {row_key(r) for r in rows}
+    return [r for r in old if row_key(r) not in new] + rows
 
 
 if __name__ == "__main__":

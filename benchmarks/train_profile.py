@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import best_rate, machine, write_json
+from .common import best_rate, machine, parse_variant, write_json
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -26,11 +26,6 @@ DEFAULT_VARIANTS = ["config:", "units 8,8:network.units=[8,8]",
                     "dynamics.n_leapfrog=4;training.chains=256", "chains 64:training.chains=64",
                     "chains 256:training.chains=256", "N_LF 4:dynamics.n_leapfrog=4",
                     "N_LF 12:dynamics.n_leapfrog=12", "shared nets:dynamics.share_networks=true"]
-
-
-def parse_variant(text: str) -> tuple[str, list[str]]:
-    name, _, keys = text.partition(":")
-    return name, [k for k in keys.split(";") if k]     # ";": values may hold commas
 
 
 def main(argv=None) -> int:

@@ -143,11 +143,11 @@ class Dynamics(keras.Model):
         """F_d(x, v) per chain, d = direction[i] in {+1, -1}.
 
         With networks, chains are split by direction (one pass each, no wasted work).
-        Without networks F_-1 is the leapfrog with step -eps, so HMC runs one pass with
-        signed step sizes (see _leapfrog); XLA can compile it.
+        HMC and the scalar kind run both directions in one pass with per-chain numbers
+        (see _leapfrog); XLA can compile HMC's.
         """
         beta = tf.cast(beta, self.compute_dtype)
-        if not self.has_networks and not self.instanton:
+        if self.has_fast_path:
             return self._leapfrog(x, v, beta, direction)
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
@@ -156,27 +156,62 @@ class Dynamics(keras.Model):
         fwd = self._run_padded(xs[1], vs[1], beta, forward=True)
         return Proposal(*(tf.dynamic_stitch(index, [b, f]) for b, f in zip(back, fwd)))
 
+    @property
+    def has_fast_path(self) -> bool:
+        """HMC and the scalar kind without the instanton shift: every layer is a leapfrog
+        step with per-layer numbers, which _leapfrog runs for both directions in one pass."""
+        return not self.instanton and (not self.has_networks
+                                       or self.network_config.kind == "scalar")
+
+    def _half_step(self, layer, beta, forward: bool):
+        """(log m, c, drift) of a layer's v half-steps v -> m v + c F / beta and its drift:
+        forward m = e^{h s}, c = -beta h e^{eps_v q} (h = eps_v / 2; section 9), the inverse
+        m = e^{-h s}, c = beta h e^{eps_v q - h s}; HMC has s = q = 0."""
+        h = 0.5 * layer.eps_v
+        heads = layer.networks[0] if layer.networks is not None else None
+        hs, kick = (h * heads.s, beta * h * tf.exp(layer.eps_v * heads.q)) if heads else (
+            tf.zeros_like(h), beta * h)
+        if forward:
+            return hs, -kick, layer.eps_x
+        return -hs, kick * tf.exp(-hs), -layer.eps_x
+
+    def _chain_steps(self, beta, direction) -> list:
+        """Per position in the trajectory, [batch] vectors (log m, c, drift): chains with
+        d = -1 run the inverse layers in reverse order."""
+        forward = direction > 0
+        layers = self.leapfrog_layers
+        steps = []
+        for i in range(self.n_leapfrog):
+            fwd = self._half_step(layers[i], beta, True)
+            bwd = self._half_step(layers[-1 - i], beta, False)
+            steps.append([tf.where(forward, a, b) for a, b in zip(fwd, bwd)])
+        return steps
+
     def _leapfrog(self, x, v, beta, direction) -> Proposal:
-        """HMC's trajectory: the layers' forward steps with step sizes signed per chain, in a
-        layout made for CPUs. The two link directions are held as separate [Lt, Lx, batch]
-        tensors, so no step slices or re-stacks the last axis and every tf.roll moves whole
-        rows (a roll along the innermost axis is ~3x slower). The half-kicks between layers
-        are merged, beta is folded into the kicks, and the angles are wrapped once at the end
-        (the force is periodic). Same numbers up to rounding (a test checks), ~2x faster."""
+        """The trajectory of HMC and of the scalar kind, in a layout made for CPUs. The two
+        link directions are held as separate [Lt, Lx, batch] tensors, so no step slices or
+        re-stacks the last axis and every tf.roll moves whole rows (a roll along the
+        innermost axis is ~3x slower). The two v half-steps between layers are merged into
+        one (m, c) at the same force, beta is folded into c, and the angles are wrapped once
+        at the end (the force is periodic). Same numbers up to rounding (tests check), ~2x
+        faster than the layers' own path."""
         swap_batch_and_direction = [3, 1, 2, 0]                # its own inverse
-        drifts = [direction * layer.eps_x for layer in self.leapfrog_layers]
-        halves = [0.5 * beta * direction * layer.eps_v for layer in self.leapfrog_layers]
-        kicks = [halves[0], *(a + b for a, b in zip(halves, halves[1:])), halves[-1]]
+        steps = self._chain_steps(beta, direction)
+        scaled = self.has_networks              # HMC: m = 1, no multiplication
+        kicks = [steps[0][:2], *((a[0] + b[0], tf.exp(b[0]) * a[1] + b[1])
+                                 for a, b in zip(steps, steps[1:])), steps[-1][:2]]
         xs = tf.unstack(tf.transpose(x, swap_batch_and_direction))
         vs = tf.unstack(tf.transpose(v, swap_batch_and_direction))
-        for kick, drift in zip(kicks, drifts):
+        for j, (log_m, c) in enumerate(kicks):
             force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
-            vs = [p - kick * f for p, f in zip(vs, force)]
-            xs = [q + drift * p for q, p in zip(xs, vs)]
-        force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
-        vs = [p - kicks[-1] * f for p, f in zip(vs, force)]
+            m = tf.exp(log_m) if scaled else 1.0
+            vs = [m * p + c * f for p, f in zip(vs, force)]
+            if j < self.n_leapfrog:
+                xs = [q + steps[j][2] * p for q, p in zip(xs, vs)]
         x_new, v_new = (tf.transpose(tf.stack(t), swap_batch_and_direction) for t in (xs, vs))
-        return Proposal(lattice.wrap(x_new), v_new, tf.zeros_like(direction))
+        links = 2.0 * tf.cast(tf.size(x[0]) // 2, x.dtype)
+        logdet = 2.0 * links * tf.add_n([log_m for log_m, _, _ in steps])
+        return Proposal(lattice.wrap(x_new), v_new, logdet)
 
     def _run_padded(self, x, v, beta, forward: bool) -> Proposal:
         """_run on x plus one zero configuration, which is then dropped: oneDNN convolutions

@@ -112,12 +112,11 @@ class ScalarHeads(keras.layers.Layer):
     def __init__(self, init_scale: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.init_scale = init_scale
-
-    def build(self, input_shape):
-        init = (keras.initializers.RandomNormal(stddev=self.init_scale) if self.init_scale
-                else "zeros")
+        init = (keras.initializers.RandomNormal(stddev=init_scale) if init_scale else "zeros")
+        # created here, not in build(): Dynamics' fast path reads them without calling us
         self.s = self.add_weight(shape=(), initializer=init, name="s_v")
         self.q = self.add_weight(shape=(), initializer=init, name="q_v")
+        self.built = True
 
     def call(self, features) -> Heads:
         ones = tf.ones(tf.concat([tf.shape(features)[:3], [2]], axis=0), features.dtype)

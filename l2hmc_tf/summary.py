@@ -154,14 +154,17 @@ class Comparison:
         return {name: getattr(self, name) for name in SAMPLERS if getattr(self, name)}
 
     def gains(self) -> dict[str, float]:
-        """HMC / L2HMC of tau_int, N_LF * tau_int and seconds per independent Q_Z."""
+        """HMC / L2HMC of tau_int, N_LF * tau_int and seconds per independent Q_Z, and the
+        cost of one L2HMC trajectory in HMC trajectories (measured in the same run)."""
         if self.l2hmc is None or self.hmc is None:
             return {}
         l2, hmc = self.l2hmc, self.hmc
         return {"tau_int_gain": _ratio(hmc.stats.tau_int_charge_int, l2.stats.tau_int_charge_int),
                 "nlf_tau_int_gain": _ratio(hmc.nlf_tau_int_charge_int, l2.nlf_tau_int_charge_int),
                 "seconds_gain": _ratio(hmc.tau_int_seconds_charge_int,
-                                       l2.tau_int_seconds_charge_int)}
+                                       l2.tau_int_seconds_charge_int),
+                "trajectory_cost": _ratio(hmc.trajectories_per_second,
+                                          l2.trajectories_per_second)}
 
     def row(self) -> dict:
         """One flat table row: beta, lattice, each sampler's figures suffixed _l2hmc / _hmc,
@@ -181,7 +184,8 @@ class Comparison:
                         f"plaq_sigma_{name}": s.stats.plaq_sigma,
                         f"q2_sigma_{name}": s.stats.q2_sigma, f"dq2_{name}": s.stats.dq2_mean,
                         f"tau_int_predicted_{name}": s.stats.tau_int_predicted,
-                        f"tau_int_sokal_{name}": s.stats.tau_int_sokal_per_chain})
+                        f"tau_int_sokal_{name}": s.stats.tau_int_sokal_per_chain,
+                        f"label_{name}": s.label})
         return row | self.gains()
 
     def to_dict(self) -> dict:

@@ -103,14 +103,13 @@ MUTATIONS = [
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)",
              select="scalar"),
     Mutation("scalar kind: wrong log-det factor of its momentum scaling (scalar tests only)",
-             LAYERS, "logdet = sum_links(half * heads.s)",
-             "logdet = sum_links(2 * half * heads.s)", select="scalar"),
-    Mutation("scalar kind: backward v-update keeps the scaling (scalar tests only)", LAYERS,
-             "return tf.exp(-half * heads.s) * (v + kick), -logdet",
-             "return (v + kick), -logdet", select="scalar"),
+             DYN, "logdet = 2.0 * links * tf.add_n(", "logdet = 4.0 * links * tf.add_n(",
+             select="scalar"),
+    Mutation("scalar kind: backward v-update adds the kick after undoing the scaling (scalar "
+             "tests only)", DYN, "return -hs, kick * tf.exp(-hs), -layer.eps_x",
+             "return -hs, kick, -layer.eps_x", select="scalar"),
     Mutation("HMC's last half-kick taken as a full kick", DYN,
-             "vs = [p - kicks[-1] * f for p, f in zip(vs, force)]",
-             "vs = [p - 2 * kicks[-1] * f for p, f in zip(vs, force)]"),
+             "steps[-1][:2]]", "(steps[-1][0], 2 * steps[-1][1])]"),
 ]
 
 

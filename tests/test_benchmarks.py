@@ -52,7 +52,8 @@ def test_horovod_scaling_quick(tmp_path):
 
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
             "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
-            "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds"}
+            "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds", "variant", "instanton",
+            "dq2_l2hmc", "dq2_hmc", "trajectory_cost"}
 
 
 def test_tau_int_volume_transfer_and_report_quick(tmp_path):
@@ -67,6 +68,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert len(rows) == 2 and all(TAU_KEYS <= set(r) for r in rows)
     assert rows[0]["lattice"] == "8x8" and [r["beta"] for r in rows] == [1.5, 2.0]
     assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
+    assert all(r["variant"] == "conv" and r["instanton"] is False for r in rows)
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
@@ -94,13 +96,49 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     done = subprocess.run([sys.executable, "-m", "benchmarks.report", "--tau-int", str(out),
                            "--volume", str(volume), "--throughput", str(tmp_path / "none.json"),
                            "--scaling", str(tmp_path / "none.json"), "--train-profile",
-                           str(tmp_path / "none.json"), "--out", str(report)],
+                           str(tmp_path / "none.json"), "--ablation", "--out", str(report)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    assert "| 1.5 | 8x8 | runs/b1.5 |" in text and "| 2 | 8x8 | runs/b2 (from runs/b1.5) |" in text
+    assert "| 1.5 | 8x8 | runs/b1.5 (conv) |" in text
+    assert "| 2 | 8x8 | runs/b2 (conv) (from runs/b1.5) |" in text
     assert "12x12" in text and "not measured" in text and "8x8 + 3 steps at 12x12" in text
     assert "## Targets" in text and "](tau_int.png)" in text
+    assert "not measured yet: `python -m benchmarks.ablation`" in text
     assert (tmp_path / "tau_int.png").is_file()
     assert "](trace-b1.5-8x8.png)" in text and (tmp_path / "trace-b2-8x8.png").is_file()
 
+
+
+def test_ablation_quick_trains_to_a_budget_and_resumes_its_rows(tmp_path):
+    out, runs = tmp_path / "ablation.json", tmp_path / "runs"
+    args = ["--runs", str(runs)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "benchmarks.ablation", "--quick", "--json",
+                           str(out), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["name"] for r in rows] == ["hmc + 1 instanton proposals", "scalar",
+                                         "scalar + instanton layer"]
+    assert all(TAU_KEYS - {"train_seconds"} <= set(r) for r in rows)
+    baseline, trained, shifted = rows
+    assert baseline["variant"] == "hmc" and baseline["instanton_moves"] == 1
+    assert trained["variant"] == shifted["variant"] == "scalar"
+    assert [trained["instanton"], shifted["instanton"]] == [False, True]
+    assert shifted["instanton_layer"] and not shifted["trained_with_instanton"]
+    steps = config.load(runs / "scalar" / "config.yaml").training.steps
+    assert trained["training_steps"] == steps >= 10 and trained["budget_seconds"] == 2.0
+    assert len({r["tau_int_hmc"] for r in rows}) == 1      # HMC measured once
+    again = subprocess.run([sys.executable, "-m", "benchmarks.ablation", "--quick", "--json",
+                            str(out), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(out.read_text())["rows"] == rows and "training" not in again.stdout
+    report = tmp_path / "results.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.report", "--ablation", str(out),
+                           "--out", str(report)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text()
+    assert "| HMC | " in text and "| scalar + instanton layer | " in text

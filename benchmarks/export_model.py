@@ -1,0 +1,56 @@
+"""Copy the trained model behind one result row into models/, with the row beside it.
+
+    python -m benchmarks.export_model --json benchmarks/results/ablation-a.json --row conv
+        [--to models/b4-conv]
+
+models/<name>/ then holds config.yaml (the run's, with dynamics.instanton as the row measured
+it), model.weights.h5 and result.json (the row), so `bin/infer.py --run models/<name>`
+samples the row's sampler without training and tests/test_models.py checks it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from l2hmc_tf import atomic, checkpoints, config
+
+
+def find_row(path: Path, name: str) -> dict:
+    data = json.loads(Path(path).read_text())
+    rows = data["rows"] if isinstance(data, dict) else data
+    for row in rows:
+        if row.get("name", row.get("run")) == name:
+            return row
+    raise SystemExit(f"error: no row named {name!r} in {path}; rows: "
+                     f"{[r.get('name', r.get('run')) for r in rows]}")
+
+
+def export(row: dict, to: Path) -> Path:
+    """models/<name>/ from the row's run directory."""
+    run = Path(row["run"])
+    cfg = config.load(run / "config.yaml",
+                      [f"dynamics.instanton={str(row['instanton_layer']).lower()}"])
+    to.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / checkpoints.MODEL_FILE, to / checkpoints.MODEL_FILE)
+    config.dump(cfg, to / "config.yaml")
+    atomic.write_json(to / "result.json", row)
+    return to
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--json", required=True, help="a benchmarks/results file")
+    p.add_argument("--row", required=True, help="the row's name (ablation) or run (tau_int)")
+    p.add_argument("--to", help="default: models/b<beta>-<row name>")
+    args = p.parse_args(argv)
+    row = find_row(args.json, args.row)
+    to = Path(args.to or f"models/b{row['beta']:g}-{args.row.replace(' ', '-')}")
+    print(f"wrote {export(row, to)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
