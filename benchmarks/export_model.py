@@ -4,7 +4,8 @@
         [--to models/b4-conv]
 
 models/<name>/ then holds config.yaml (the run's, with dynamics.instanton as the row measured
-it), model.weights.h5 and result.json (the row), so `bin/infer.py --run models/<name>`
+it and no training.init_from: the row records where training started), model.weights.h5 and
+result.json (the row), so `bin/infer.py --run models/<name>`
 samples the row's sampler without training and tests/test_models.py checks it.
 """
 from __future__ import annotations
@@ -31,8 +32,9 @@ def find_row(path: Path, name: str) -> dict:
 def export(row: dict, to: Path) -> Path:
     """models/<name>/ from the row's run directory."""
     run = Path(row["run"])
-    cfg = config.load(run / "config.yaml",
-                      [f"dynamics.instanton={str(row['instanton_layer']).lower()}"])
+    cfg = config.load(run / "config.yaml",     # init_from named a local run; the row keeps it
+                      [f"dynamics.instanton={str(row['instanton_layer']).lower()}",
+                       "training.init_from=null"])
     to.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / checkpoints.MODEL_FILE, to / checkpoints.MODEL_FILE)
     config.dump(cfg, to / "config.yaml")

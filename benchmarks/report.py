@@ -1,7 +1,7 @@
 """Write docs/results.md from the benchmarks' JSON outputs (missing ones are marked so).
 
     python -m benchmarks.report [--throughput F] [--tau-int F] [--volume F...] [--scaling F]
-        [--train-profile F] [--ablation F...] [--notes benchmarks/results/notes.md]
+        [--train-profile F] [--ablation F...] [--cost F] [--notes benchmarks/results/notes.md]
         [--out docs/results.md]
 
 Also draws N_LF * tau_int against beta with the reference paper's values (docs/tau_int.png),
@@ -21,6 +21,20 @@ from l2hmc_tf.summary import SAMPLERS
 RESULTS = Path("benchmarks/results")
 # docs/physics.md section 7: the reference code's N_LF * tau_int(Q_Z) on 16x16.
 PAPER = {4.0: (1070, 34), 5.0: (7400, 62), 6.0: (46000, 65), 7.0: (135000, 99)}
+
+
+def with_interleaved_cost(rows: list[dict], costs: dict) -> list[dict]:
+    """Rows whose trajectory cost was timed interleaved with HMC (benchmarks.cost) take that
+    cost, and their gain per second becomes tau_int gain / cost."""
+    from .cost import row_name
+    out = []
+    for r in rows:
+        cost = costs.get(row_name(r))
+        if cost is not None:
+            r = r | {"trajectory_cost": cost, "seconds_gain": r["tau_int_gain"] / cost,
+                     "cost_timing": "interleaved"}
+        out.append(r)
+    return out
 
 
 def _load(path):
@@ -72,7 +86,9 @@ def throughput_section(data) -> list[str]:
             f"Machine: `{json.dumps(hardware)}`", ""]
 
 
-def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
+def tau_section(rows, meta, out_dir: Path, results_dir: Path,
+                more_rows: list[dict] = ()) -> list[str]:
+    """The tau_int table of `rows`; its figure also draws `more_rows` (the ablation's)."""
     title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
         return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
@@ -99,7 +115,7 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path) -> list[str]:
               "best learned model without the instanton move at each beta; the figure draws "
               "the instanton baselines as their own lines.")
     return ([title, "", legend, "", *_table(columns, cells), *lines]
-            + _figures(rows, out_dir, results_dir))
+            + _figures(rows + list(more_rows), out_dir, results_dir))
 
 
 def _model(row) -> str:
@@ -212,7 +228,7 @@ def targets_section(throughput, rows, volume) -> list[str]:
     volume_rows = [r for data in volume for r in data.get("rows", [])]
     transfers = [r for r in volume_rows       # the model as trained, no fine-tuning
                  if r["trained_on"] != r["lattice"] and not r.get("finetune_steps")]
-    for size in ("16x16", "32x32"):
+    for size in ("32x32",):
         at_size = [r for r in transfers if r["lattice"] == size]
         for key, label, goal in (("accept_l2hmc", "acceptance", 0.6),
                                  ("tau_int_gain", "tau_int gain", 3)):
@@ -324,6 +340,8 @@ def main(argv=None) -> int:
     p.add_argument("--ablation", nargs="*", default=sorted(RESULTS.glob("ablation*.json")),
                    help="ablation JSON files (default: benchmarks/results/ablation*.json), "
                         "their rows shown in one table")
+    p.add_argument("--cost", default=RESULTS / "cost.json",
+                   help="trajectory costs timed interleaved with HMC (benchmarks.cost)")
     p.add_argument("--notes", default=RESULTS / "notes.md",
                    help="hand-written notes on the measurements, placed after the targets")
     p.add_argument("--out", default="docs/results.md")
@@ -334,21 +352,27 @@ def main(argv=None) -> int:
              "How to read them: `N_LF * tau_int(Q_Z)` counts leapfrog layers per independent "
              "value of the topological charge, the paper's cost measure; it ignores that an "
              "L2HMC layer also evaluates networks. `gain per second` includes that cost: it is "
-             "(tau_int x seconds per trajectory) of HMC over that of L2HMC, measured back to "
-             "back. tau_int comes from the Gamma-method with chains as replicas; each sampler "
+             "the tau_int gain divided by the cost of one trajectory in HMC trajectories, "
+             "timed interleaved with HMC on the same chains (`python -m benchmarks.cost`, so "
+             "that load from other jobs hits both), or, for rows it has not timed, the ratio "
+             "of the two chains' (tau_int x seconds per trajectory), measured back to back. "
+             "tau_int comes from the Gamma-method with chains as replicas; each sampler "
              "ran until its error was below 20% and its chains at least 30 tau_int long, or "
              "up to the cap given in the command (the `trajectories` column).", ""]
-    throughput, tau_rows = _load(args.throughput), _load(args.tau_int)
+    throughput = _load(args.throughput)
+    costs = (_load(args.cost) or {}).get("cost", {})
+    tau_rows = with_interleaved_cost(_load(args.tau_int) or [], costs)
     volume = [data for data in map(_load, args.volume) if data]
-    ablation_rows = [row for f in args.ablation for row in (_load(f) or {}).get("rows", [])]
-    lines += targets_section(throughput, (tau_rows or []) + ablation_rows, volume)
+    ablation_rows = with_interleaved_cost(
+        [row for f in args.ablation for row in (_load(f) or {}).get("rows", [])], costs)
+    lines += targets_section(throughput, tau_rows + ablation_rows, volume)
     notes = Path(args.notes)
     lines += [notes.read_text().strip(), ""] if notes.is_file() else []
     lines += throughput_section(throughput)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lines += tau_section(tau_rows, _load(Path(args.tau_int).with_suffix(".machine.json")),
-                         out.parent, Path(args.tau_int).parent)
+                         out.parent, Path(args.tau_int).parent, ablation_rows)
     lines += ablation_section(ablation_rows)
     lines += profile_section(_load(args.train_profile))
     lines += volume_section(volume)

@@ -142,3 +142,19 @@ def test_ablation_quick_trains_to_a_budget_and_resumes_its_rows(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
     assert "| HMC | " in text and "| scalar + instanton layer | " in text
+    cost = tmp_path / "cost.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cost", "--quick", "--json",
+                           str(out), "--out", str(cost)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    costs = json.loads(cost.read_text())["cost"]
+    assert set(costs) == {r["name"] for r in rows} and all(c > 0 for c in costs.values())
+    for name, layer in (("scalar", False), ("scalar + instanton layer", True)):
+        to = tmp_path / "models" / name.replace(" ", "-")
+        done = subprocess.run([sys.executable, "-m", "benchmarks.export_model", "--json",
+                               str(out), "--row", name, "--to", str(to)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert config.load(to / "config.yaml").dynamics.instanton is layer
+        assert json.loads((to / "result.json").read_text())["name"] == name
+        assert (to / "model.weights.h5").is_file()

@@ -1,0 +1,101 @@
+"""The cost of one trajectory of each measured sampler in HMC trajectories, timed interleaved.
+
+    python -m benchmarks.cost [--json F ...] [--chains 64] [--calls 20] [--quick]
+        [--out benchmarks/results/cost.json]
+
+The tau_int rows time each sampler over its whole chain, HMC and the sampler one after the
+other; when the machine's load changes between the two (other jobs on a shared node), their
+ratio moves with it. Here each row's sampler (its model with the row's instanton layer and
+proposals, or HMC with proposals) and HMC at the same settings are timed in turn within each
+repeat, best of three (common.best_rates), so a burst of load hits both. The report divides
+each row's tau_int gain by this cost for its `gain per second`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .common import best_rates, machine, write_json
+
+from l2hmc_tf.quiet_import import import_tensorflow
+
+import_tensorflow()
+from l2hmc_tf import checkpoints, lattice  # noqa: E402
+from l2hmc_tf.dynamics import Sampler, hmc  # noqa: E402
+
+RESULTS = Path("benchmarks/results")
+
+
+def row_sampler(row: dict):
+    """The sampler a row measured (None when its model is not on this machine) and HMC."""
+    shape = tuple(int(n) for n in row["lattice"].split("x"))
+    run = row.get("run")
+    if row.get("variant") == "hmc":
+        model = None
+    elif run and (Path(run) / checkpoints.MODEL_FILE).is_file():
+        model, _ = checkpoints.load_model(Path(run))
+        model.instanton = bool(row.get("instanton_layer", False))
+    else:
+        return None, None
+    baseline = hmc(shape, row["n_leapfrog"], 0.15)     # the step size does not change the cost
+    return Sampler(model or baseline, seed=1,
+                   instanton_moves=row.get("instanton_moves", 0)), Sampler(baseline, seed=2)
+
+
+def time_row(row: dict, chains: int, calls: int) -> float | None:
+    """Seconds of one trajectory of the row's sampler over one HMC trajectory."""
+    sampler, reference = row_sampler(row)
+    if sampler is None:
+        return None
+    shape = tuple(int(n) for n in row["lattice"].split("x"))
+    x = lattice.random_start(chains, *shape, seed=3)
+    beta = float(row["beta"])
+    rates = best_rates({"row": lambda: sampler.one_step(x, beta),
+                        "hmc": lambda: reference.one_step(x, beta)}, calls)
+    return rates["hmc"] / rates["row"]
+
+
+def row_name(row: dict) -> str:
+    """The key of a row in cost.json: its ablation name, or its run and instanton use."""
+    if "name" in row:
+        return row["name"]
+    what = row.get("run") if row.get("variant") != "hmc" else "hmc"
+    return f"{what} b{row['beta']:g} {row['lattice']} moves {row.get('instanton_moves', 0)}"
+
+
+def load_rows(paths) -> list[dict]:
+    rows = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        rows += data["rows"] if isinstance(data, dict) else data
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--json", nargs="*", default=None,
+                   help="result files (default: tau_int.json and ablation*.json)")
+    p.add_argument("--chains", type=int, default=64)
+    p.add_argument("--calls", type=int, default=20, help="trajectories per timing")
+    p.add_argument("--quick", action="store_true", help="few calls (CI)")
+    p.add_argument("--out", default=RESULTS / "cost.json")
+    args = p.parse_args(argv)
+    paths = args.json if args.json is not None else [RESULTS / "tau_int.json",
+                                                      *sorted(RESULTS.glob("ablation*.json"))]
+    if args.quick:
+        args.calls, args.chains = 2, 4
+    costs = {}
+    for row in load_rows(paths):
+        cost = time_row(row, args.chains, args.calls)
+        if cost is not None:
+            costs[row_name(row)] = cost
+            print(f"{row_name(row)}: {cost:.2f} HMC trajectories", flush=True)
+    write_json(Path(args.out), {"machine": machine(), "chains": args.chains,
+                                "calls": args.calls, "cost": costs})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
