@@ -1,7 +1,7 @@
 """The cost of one trajectory of each measured sampler in HMC trajectories, timed interleaved.
 
-    python -m benchmarks.cost [--json F ...] [--chains 64] [--calls 20] [--quick]
-        [--out benchmarks/results/cost.json]
+    python -m benchmarks.cost [--json F ...] [--rows NAME ...] [--chains 64] [--calls 20]
+        [--quick] [--out benchmarks/results/cost.json]
 
 The tau_int rows time each sampler over its whole chain, HMC and the sampler one after the
 other; when the machine's load changes between the two (other jobs on a shared node), their
@@ -79,6 +79,8 @@ def main(argv=None) -> int:
                    help="result files (default: tau_int.json and ablation*.json)")
     p.add_argument("--chains", type=int, default=64)
     p.add_argument("--calls", type=int, default=20, help="trajectories per timing")
+    p.add_argument("--rows", nargs="*", default=None,
+                   help="time only these rows (names as in cost.json); others keep their cost")
     p.add_argument("--quick", action="store_true", help="few calls (CI)")
     p.add_argument("--out", default=RESULTS / "cost.json")
     args = p.parse_args(argv)
@@ -86,13 +88,16 @@ def main(argv=None) -> int:
                                                       *sorted(RESULTS.glob("ablation*.json"))]
     if args.quick:
         args.calls, args.chains = 2, 4
-    costs = {}
+    out = Path(args.out)
+    costs = json.loads(out.read_text())["cost"] if out.is_file() else {}   # others kept
     for row in load_rows(paths):
+        if args.rows and row_name(row) not in args.rows:
+            continue
         cost = time_row(row, args.chains, args.calls)
         if cost is not None:
             costs[row_name(row)] = cost
             print(f"{row_name(row)}: {cost:.2f} HMC trajectories", flush=True)
-    write_json(Path(args.out), {"machine": machine(), "chains": args.chains,
+    write_json(out, {"machine": machine(), "chains": args.chains,
                                 "calls": args.calls, "cost": costs})
     return 0
 
