@@ -158,7 +158,8 @@ def best_models(rows) -> dict:
 def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
     """N_LF * tau_int against beta for the best model at each beta (with the paper's
     values), and the saved traces."""
-    ours = [plots.TauPoint(f"{name.upper()} {r['lattice']}", r["beta"],
+    label = {"l2hmc": "best learned sampler", "hmc": "HMC (same run)"}
+    ours = [plots.TauPoint(f"{label[name]} {r['lattice']}", r["beta"],
                            r["n_leapfrog"] * r[f"tau_int_{name}"],
                            r["n_leapfrog"] * r[f"tau_int_{name}_err"])
             for r in best_models(rows).values() for name in SAMPLERS]
