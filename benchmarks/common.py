@@ -5,6 +5,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,7 @@ def command() -> str:
     """The command line that started this benchmark, as a user would type it again."""
     spec = getattr(sys.modules["__main__"], "__spec__", None)
     program = f"-m {spec.name}" if spec is not None else sys.argv[0]
-    return " ".join(["python", program, *sys.argv[1:]])
+    return " ".join(["python", program, *map(shlex.quote, sys.argv[1:])])
 
 
 def machine() -> dict:
