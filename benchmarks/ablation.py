@@ -23,13 +23,13 @@ import json
 import sys
 from pathlib import Path
 
-from .common import (add_measurement_args, best_rate, machine, measure_pair, parse_variant,
-                     trained_model, write_json)
+from .common import (add_measurement_args, machine, measure_with, parse_variant,
+                     seconds_per_training_step, trained_model, write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
-from l2hmc_tf import config, training  # noqa: E402
+from l2hmc_tf import config  # noqa: E402
 from l2hmc_tf.dynamics import hmc  # noqa: E402
 
 DEFAULT_VARIANTS = ["conv:", "mlp:network.kind=mlp;network.units=[256,256]",
@@ -71,9 +71,7 @@ def budget_config(cfg_file: str, keys: list[str], budget: float) -> config.Confi
     """The variant's config with training.steps sized to `budget` seconds of training and
     no evaluation inside training (the ablation measures every model the same way)."""
     cfg = config.load(cfg_file, keys)
-    trainer = training.Trainer(cfg)
-    seconds = 1.0 / best_rate(lambda: trainer.train_step(cfg.annealing.beta_start), calls=3,
-                              repeats=1)
+    seconds = seconds_per_training_step(cfg, cfg.annealing.beta_start, calls=3, repeats=1)
     steps = max(10, int(budget / seconds))
     print(f"  {seconds:.3f} s per training step: {steps} steps in {budget:g} s", flush=True)
     return config.load(cfg_file, keys + [f"training.steps={steps}", "evaluation.steps=0",
@@ -120,9 +118,7 @@ def main(argv=None) -> int:
 
     def measure(name, model, moves=0, **extra):
         if not rows.has(name):
-            rows.add(name, measure_pair(model, eps, beta, shape, args.chains, args.steps,
-                                        args.rel_error, args.max_steps, args.hmc_max_steps,
-                                        args.hmc_therm, instanton_moves=moves), **extra)
+            rows.add(name, measure_with(args, model, eps, beta, shape, moves), **extra)
 
     for moves in args.instanton_moves:
         measure(f"hmc + {moves} instanton proposals", hmc(shape, n_lf, eps), moves)

@@ -150,6 +150,41 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                                "instanton_moves": instanton_moves}
 
 
+def measure_with(args, model, hmc_step_size: float, beta: float, shape,
+                 instanton_moves: int = 0) -> dict:
+    """measure_pair with the chain options of add_measurement_args."""
+    return measure_pair(model, hmc_step_size, beta, shape, args.chains, args.steps,
+                        args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm,
+                        instanton_moves)
+
+
+def seconds_per_training_step(cfg: Config, beta: float, calls: int, repeats: int) -> float:
+    """Wall seconds of one training step of a fresh Trainer for cfg (best of `repeats`)."""
+    from l2hmc_tf import training
+    trainer = training.Trainer(cfg)
+    return 1.0 / best_rate(lambda: trainer.train_step(beta), calls, repeats=repeats)
+
+
+def is_hmc_baseline(row: dict) -> bool:
+    """A result row of HMC (with instanton proposals) rather than of a trained model."""
+    return row.get("variant") == "hmc"
+
+
+def row_name(row: dict) -> str:
+    """What a result row measured: its ablation name, or its run (hmc for HMC baselines) at
+    its beta and lattice with its instanton proposals. Keys cost.json and tau_int.json."""
+    if "name" in row:
+        return row["name"]
+    what = "hmc" if is_hmc_baseline(row) else row.get("run")
+    return f"{what} b{row['beta']:g} {row['lattice']} moves {row.get('instanton_moves', 0)}"
+
+
+def result_rows(path) -> list[dict]:
+    """The rows of a benchmarks/results file: a list (tau_int.json) or {"rows": [...]}."""
+    data = json.loads(Path(path).read_text())
+    return data["rows"] if isinstance(data, dict) else data
+
+
 def read_summary(run_dir: Path) -> dict:
     """A run's summary.json (training steps and seconds), or {} where it has none."""
     summary = Path(run_dir) / "summary.json"

@@ -17,60 +17,46 @@ import json
 import sys
 from pathlib import Path
 
-from .common import best_rates, machine, write_json
+from .common import best_rates, is_hmc_baseline, machine, result_rows, row_name, write_json
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
 from l2hmc_tf import checkpoints, lattice  # noqa: E402
+from l2hmc_tf.checks import parse_lattice  # noqa: E402
 from l2hmc_tf.dynamics import Sampler, hmc  # noqa: E402
 
 RESULTS = Path("benchmarks/results")
 
 
-def row_sampler(row: dict):
-    """The sampler a row measured (None when its model is not on this machine) and HMC."""
-    shape = tuple(int(n) for n in row["lattice"].split("x"))
+def row_model(row: dict, baseline):
+    """The model a row measured: HMC (`baseline`) for HMC rows, its run's model with the
+    row's instanton layer, or None when that run is not on this machine."""
+    if is_hmc_baseline(row):
+        return baseline
     run = row.get("run")
-    if row.get("variant") == "hmc":
-        model = None
-    elif run and (Path(run) / checkpoints.MODEL_FILE).is_file():
-        model, _ = checkpoints.load_model(Path(run))
-        model.instanton = bool(row.get("instanton_layer", False))
-    else:
-        return None, None
-    baseline = hmc(shape, row["n_leapfrog"], 0.15)     # the step size does not change the cost
-    return Sampler(model or baseline, seed=1,
-                   instanton_moves=row.get("instanton_moves", 0)), Sampler(baseline, seed=2)
+    if not run or not (Path(run) / checkpoints.MODEL_FILE).is_file():
+        return None
+    model, _ = checkpoints.load_model(Path(run))
+    model.instanton = bool(row.get("instanton_layer", False))
+    return model
 
 
 def time_row(row: dict, chains: int, calls: int) -> float | None:
-    """Seconds of one trajectory of the row's sampler over one HMC trajectory."""
-    sampler, reference = row_sampler(row)
-    if sampler is None:
+    """Seconds of one trajectory of the row's sampler over one HMC trajectory (None when
+    its model is not on this machine)."""
+    shape = parse_lattice(row["lattice"])
+    baseline = hmc(shape, row["n_leapfrog"], 0.15)     # the step size does not change the cost
+    model = row_model(row, baseline)
+    if model is None:
         return None
-    shape = tuple(int(n) for n in row["lattice"].split("x"))
+    sampler = Sampler(model, seed=1, instanton_moves=row.get("instanton_moves", 0))
+    reference = Sampler(baseline, seed=2)
     x = lattice.random_start(chains, *shape, seed=3)
     beta = float(row["beta"])
     rates = best_rates({"row": lambda: sampler.one_step(x, beta),
                         "hmc": lambda: reference.one_step(x, beta)}, calls)
     return rates["hmc"] / rates["row"]
-
-
-def row_name(row: dict) -> str:
-    """The key of a row in cost.json: its ablation name, or its run and instanton use."""
-    if "name" in row:
-        return row["name"]
-    what = row.get("run") if row.get("variant") != "hmc" else "hmc"
-    return f"{what} b{row['beta']:g} {row['lattice']} moves {row.get('instanton_moves', 0)}"
-
-
-def load_rows(paths) -> list[dict]:
-    rows = []
-    for path in paths:
-        data = json.loads(Path(path).read_text())
-        rows += data["rows"] if isinstance(data, dict) else data
-    return rows
 
 
 def main(argv=None) -> int:
@@ -90,7 +76,7 @@ def main(argv=None) -> int:
         args.calls, args.chains = 2, 4
     out = Path(args.out)
     costs = json.loads(out.read_text())["cost"] if out.is_file() else {}   # others kept
-    for row in load_rows(paths):
+    for row in (row for path in paths for row in result_rows(path)):
         if args.rows and row_name(row) not in args.rows:
             continue
         cost = time_row(row, args.chains, args.calls)

@@ -11,17 +11,17 @@ samples the row's sampler without training and tests/test_models.py checks it.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
 
 from l2hmc_tf import atomic, checkpoints, config
 
+from .common import result_rows
+
 
 def find_row(path: Path, name: str) -> dict:
-    data = json.loads(Path(path).read_text())
-    rows = data["rows"] if isinstance(data, dict) else data
+    rows = result_rows(path)
     for row in rows:
         if row.get("name", row.get("run")) == name:
             return row

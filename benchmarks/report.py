@@ -18,6 +18,8 @@ from pathlib import Path
 from l2hmc_tf import plots
 from l2hmc_tf.summary import SAMPLERS
 
+from .common import is_hmc_baseline, result_rows, row_name
+
 RESULTS = Path("benchmarks/results")
 FROZEN = 0.01    # below this acceptance the chains do not move: no tau_int or error to show
 # docs/physics.md section 7: the reference code's N_LF * tau_int(Q_Z) on 16x16.
@@ -27,7 +29,6 @@ PAPER = {4.0: (1070, 34), 5.0: (7400, 62), 6.0: (46000, 65), 7.0: (135000, 99)}
 def with_interleaved_cost(rows: list[dict], costs: dict) -> list[dict]:
     """Rows whose trajectory cost was timed interleaved with HMC (benchmarks.cost) take that
     cost, and their gain per second becomes tau_int gain / cost."""
-    from .cost import row_name
     out = []
     for r in rows:
         cost = costs.get(row_name(r))
@@ -121,7 +122,7 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
 
 def _model(row) -> str:
     """The run that was measured (with its kind), and the run its training started from."""
-    if is_baseline(row):
+    if is_hmc_baseline(row):
         return f"hmc + {row['instanton_moves']} instanton proposals"
     def name(path):
         return "/".join(Path(path).parts[-2:])
@@ -129,14 +130,9 @@ def _model(row) -> str:
     return f"{run} (from {name(row['init_from'])})" if row.get("init_from") else run
 
 
-def is_baseline(row) -> bool:
-    """HMC with instanton proposals: a row without a trained model."""
-    return row.get("variant") == "hmc"
-
-
 def is_learned(row) -> bool:
     """A trained model without the 2D-U(1)-only instanton move (the targets' rows)."""
-    return not is_baseline(row) and not row.get("instanton", False)
+    return not is_hmc_baseline(row) and not row.get("instanton", False)
 
 
 def _steps(row, name) -> str:
@@ -166,7 +162,7 @@ def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
     ours += [plots.TauPoint(f"HMC + {r['instanton_moves']} instanton proposals {r['lattice']}",
                             r["beta"], r["nlf_tau_int_l2hmc"],
                             r["n_leapfrog"] * r["tau_int_l2hmc_err"])
-             for r in rows if is_baseline(r)]
+             for r in rows if is_hmc_baseline(r)]
     lines = []
     if ours:
         reference = {f"paper {name} 16x16": {b: v[i] for b, v in PAPER.items()}
@@ -381,7 +377,7 @@ def main(argv=None) -> int:
     tau_rows = with_interleaved_cost(_load(args.tau_int) or [], costs)
     volume = [data for data in map(_load, args.volume) if data]
     ablation_rows = with_interleaved_cost(
-        [row for f in args.ablation for row in (_load(f) or {}).get("rows", [])], costs)
+        [row for f in args.ablation if Path(f).is_file() for row in result_rows(f)], costs)
     lines += targets_section(throughput, tau_rows + ablation_rows, volume)
     notes = Path(args.notes)
     lines += [notes.read_text().strip(), ""] if notes.is_file() else []

@@ -21,11 +21,11 @@ against the same HMC run: the baseline only 2D U(1) allows.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .common import add_measurement_args, machine, measure_pair, trained_model, write_json
+from .common import (add_measurement_args, machine, measure_with, result_rows, row_name,
+                     trained_model, write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -92,9 +92,8 @@ def beta_config(cfg_file: str, overrides: list[str], beta: float,
 
 
 def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) -> dict:
-    return measure_pair(model, cfg.dynamics.step_size, cfg.annealing.beta_final, shape,
-                        args.chains, args.steps, args.rel_error, args.max_steps,
-                        args.hmc_max_steps, args.hmc_therm, instanton_moves)
+    return measure_with(args, model, cfg.dynamics.step_size, cfg.annealing.beta_final, shape,
+                        instanton_moves)
 
 
 def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) -> dict:
@@ -136,18 +135,12 @@ def main(argv=None) -> int:
     return 0
 
 
-def row_key(row: dict) -> tuple:
-    """What a row measured: the run (none for HMC baselines) at (beta, lattice)."""
-    run = None if row.get("variant") == "hmc" else row.get("run")
-    return float(row["beta"]), row["lattice"], run, row.get("instanton_moves", 0)
-
-
 def merged(path: Path, rows: list[dict]) -> list[dict]:
     """The file's earlier rows of other runs, then this run's rows (which replace their own
     earlier measurements): one file collects a campaign measured in several commands."""
-    old = json.loads(path.read_text()) if path.is_file() else []
-    new = {row_key(r) for r in rows}
-    return [r for r in old if row_key(r) not in new] + rows
+    old = result_rows(path) if path.is_file() else []
+    new = {row_name(r) for r in rows}
+    return [r for r in old if row_name(r) not in new] + rows
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import best_rate, machine, parse_variant, write_json
+from .common import machine, parse_variant, seconds_per_training_step, write_json
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
-from l2hmc_tf import config, training  # noqa: E402
+from l2hmc_tf import config  # noqa: E402
 
 DEFAULT_VARIANTS = ["config:", "units 8,8:network.units=[8,8]",
                     "units 32,32:network.units=[32,32]", "N_LF 4, 256 chains:"
@@ -46,9 +46,8 @@ def main(argv=None) -> int:
     rows = []
     for name, keys in variants:
         cfg = config.load(args.config, base + keys)
-        trainer = training.Trainer(cfg)
-        beta = cfg.annealing.beta_final
-        seconds = 1.0 / best_rate(lambda: trainer.train_step(beta), args.calls, repeats=2)
+        seconds = seconds_per_training_step(cfg, cfg.annealing.beta_final, args.calls,
+                                            repeats=2)
         rows.append({"variant": name, "overrides": keys, "lattice": "x".join(
                          map(str, cfg.lattice.size)), "chains": cfg.training.chains,
                      "n_leapfrog": cfg.dynamics.n_leapfrog, "units": list(cfg.network.units),

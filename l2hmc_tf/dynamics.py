@@ -209,7 +209,7 @@ class Dynamics(keras.Model):
             if j < self.n_leapfrog:
                 xs = [q + steps[j][2] * p for q, p in zip(xs, vs)]
         x_new, v_new = (tf.transpose(tf.stack(t), swap_batch_and_direction) for t in (xs, vs))
-        links = 2.0 * tf.cast(tf.size(x[0]) // 2, x.dtype)
+        links = tf.cast(tf.size(x[0]), x.dtype)              # Lt * Lx * 2 per chain
         logdet = 2.0 * links * tf.add_n([log_m for log_m, _, _ in steps])
         return Proposal(lattice.wrap(x_new), v_new, logdet)
 
