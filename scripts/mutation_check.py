@@ -71,7 +71,7 @@ MUTATIONS = [
              "        new = lattice.wrap(shifted - shift)\n"
              "        logdet = circle_scale_logdet(x, -scale)"),
     Mutation("wrong log-det factor of the v-update (eps instead of eps/2)", LAYERS,
-             "logdet = _sum_links(half * heads.s)", "logdet = _sum_links(2 * half * heads.s)"),
+             "logdet = sum_links(half * heads.s)", "logdet = sum_links(2 * half * heads.s)"),
     Mutation("stale force in the second v half-step", LAYERS,
              "        x, ld_x = self._x_steps(x, v, True, self.eps_x)\n"
              "        force = lattice.force(x, beta)\n",
@@ -113,14 +113,18 @@ MUTATIONS = [
 ]
 
 
-def apply(mutation: Mutation, tree: Path) -> None:
-    path = tree / mutation.path
-    text = path.read_text()
+def mutated(mutation: Mutation, tree: Path) -> str:
+    """The mutated text of mutation.path in tree; an error unless its text occurs once."""
+    text = (tree / mutation.path).read_text()
     count = text.count(mutation.old)
     if count != 1:
         raise ValueError(f"mutation {mutation.name!r}: its text occurs {count} times in "
                          f"{mutation.path}; update scripts/mutation_check.py")
-    path.write_text(text.replace(mutation.old, mutation.new))
+    return text.replace(mutation.old, mutation.new)
+
+
+def apply(mutation: Mutation, tree: Path) -> None:
+    (tree / mutation.path).write_text(mutated(mutation, tree))
 
 
 def run_tests(tree: Path, tests: list[str], every: bool = False, select: str = "") -> str | None:
@@ -164,6 +168,8 @@ def main(argv=None) -> int:
     if args.list:
         print("\n".join(m.name for m in chosen))
         return 0
+    for mutation in chosen:      # a stale mutation is an error before, not after, the runs
+        mutated(mutation, ROOT)
     if run_tests(ROOT, args.tests) is not None:
         print("the unmutated tests fail; fix them first", file=sys.stderr)
         return 2
