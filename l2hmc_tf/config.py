@@ -52,6 +52,9 @@ class DynamicsConfig(Section):
     train_step_size: bool = True            # eps_x, eps_v trainable per layer
     share_networks: bool = False            # one set of networks for all layers
     instanton: bool = False                 # shift x -> x + d A mid-trajectory (2D U(1) only)
+    # gauge kind: layer N_LF-1-k reuses layer k's networks, so forward and backward chains
+    # share every network call and one pass serves both directions (half the calls)
+    mirror_networks: bool = False
     dtype: FloatType = "float32"
 
 
@@ -63,6 +66,20 @@ class NetworkConfig(Section):
     init_scale: float = Field(0.1, ge=0)    # head weight scale: small = starts near leapfrog
     kernel_size: int = Field(3, ge=1)       # conv and gauge; odd
     x_subupdates: int = Field(8, ge=1, le=8)    # gauge: x sub-updates with a network per layer
+    # gauge: layer k starts at sub-update (k * x_subupdates) mod 8, so that over a trajectory
+    # the networks move every link (false: every layer uses the first x_subupdates)
+    rotate_subupdates: bool = False
+    # false: no Gamma network; each layer's v-updates temper with two trained numbers, as
+    # the scalar kind does, and only the x-updates have networks (half the network calls)
+    v_network: bool = True
+
+    @model_validator(mode="after")
+    def _options_of_their_kind(self):
+        if self.rotate_subupdates and self.kind != "gauge":
+            raise ValueError(f"rotate_subupdates applies to kind gauge, not {self.kind}")
+        if not self.v_network and self.kind == "scalar":
+            raise ValueError("v_network: the scalar kind has no networks to switch off")
+        return self
 
     @field_validator("units")
     @classmethod
@@ -141,13 +158,24 @@ class Config(Section):
         arch = {"dynamics.n_leapfrog": self.dynamics.n_leapfrog,
                 "dynamics.share_networks": self.dynamics.share_networks,
                 "dynamics.dtype": self.dynamics.dtype, "network.kind": self.network.kind,
+                "dynamics.mirror_networks": self.dynamics.mirror_networks,
                 "network.units": self.network.units,
                 "network.kernel_size": self.network.kernel_size}
         if self.network.kind == "mlp":
             arch["lattice.size"] = self.lattice.size
         if self.network.kind == "gauge":
             arch["network.x_subupdates"] = self.network.x_subupdates
+        if not self.network.v_network:
+            arch["network.v_network"] = False
         return arch
+
+    @model_validator(mode="after")
+    def _mirrored_gauge(self):
+        if self.dynamics.mirror_networks and (self.network.kind != "gauge"
+                                              or self.dynamics.share_networks):
+            raise ValueError("dynamics.mirror_networks needs network.kind gauge and "
+                             "dynamics.share_networks false")
+        return self
 
     @model_validator(mode="after")
     def _gauge_lattice(self):

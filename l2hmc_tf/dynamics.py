@@ -16,10 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import lattice
+from . import integrators, lattice
 from .checks import check_beta, check_positive_int, check_shape
 from .config import NetworkConfig
-from .layers import GaugeLeapfrogLayer, LeapfrogLayer, sum_links
+from .layers import SUBUPDATES, GaugeLeapfrogLayer, LeapfrogLayer, sum_links
 from .networks import ScalarHeads, UpdateNetwork
 
 
@@ -53,9 +53,14 @@ class Dynamics(keras.Model):
     def __init__(self, lattice_shape, n_leapfrog: int, step_size: float,
                  network: NetworkConfig | None = None, share_networks: bool = False,
                  train_step_size: bool = True, instanton: bool = False, dtype="float32",
-                 **kwargs):
+                 mirror_networks: bool = False, **kwargs):
         super().__init__(dtype=dtype, **kwargs)
         self.instanton = bool(instanton)     # the 2D-U(1)-specific shift mid-trajectory
+        # layer N_LF-1-k reuses layer k's networks: one pass for both directions (integrators)
+        self.mirror_networks = bool(mirror_networks)
+        if mirror_networks and (network is None or network.kind != "gauge" or share_networks):
+            raise ValueError("mirror_networks needs network kind gauge and share_networks "
+                             "false (it ties layer N_LF-1-k's networks to layer k's)")
         check_positive_int(n_leapfrog, "n_leapfrog")
         if not (isinstance(step_size, (int, float)) and step_size > 0):
             raise ValueError(f"step_size must be a positive number, got {step_size!r}")
@@ -69,22 +74,46 @@ class Dynamics(keras.Model):
         for k in range(self.n_leapfrog):
             nets = shared
             if network is not None and not share_networks:
-                nets = self._networks(network, f"_{k}")
+                nets = self._layer_networks(network, k)
             self.leapfrog_layers.append(self._layer(k, step_size, nets, train_step_size))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
         self.built = True
 
-    def _networks(self, network: NetworkConfig, suffix: str) -> tuple:
+    def _layer_networks(self, network: NetworkConfig, k: int) -> tuple:
+        """Layer k's networks. With mirror_networks, layer N_LF-1-k (built first) lends its
+        own: the same v-network and its x-networks in reverse order, since a backward chain
+        runs that layer's sub-updates in reverse; the middle layer of an odd N_LF mirrors
+        itself. The scalar kind's numbers (no v-network) stay per layer."""
+        mirror = self.n_leapfrog - 1 - k
+        if not self.mirror_networks or mirror > k:
+            return self._networks(network, f"_{k}")
+        if mirror == k:
+            n = network.x_subupdates
+            v_net, *x_nets = self._networks(network, f"_{k}", n_x=(n + 1) // 2)
+            return (v_net, *x_nets, *x_nets[:n // 2][::-1])
+        v_net, *x_nets = self.leapfrog_layers[mirror].networks
+        if not network.v_network:
+            v_net = ScalarHeads(network.init_scale, dtype=self.dtype_policy,
+                                name=f"scalars_{k}")
+        return (v_net, *x_nets[::-1])
+
+    def _networks(self, network: NetworkConfig, suffix: str, n_x: int | None = None) -> tuple:
         """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks, the
-        gauge kind one x-network per sub-update with a network (network.x_subupdates)."""
-        if network.kind == "scalar":
-            return (ScalarHeads(network.init_scale, dtype=self.dtype_policy,
-                                name=f"scalars{suffix}"), None, None)
-        names = (["v_net", *(f"x_net_{k}" for k in range(network.x_subupdates))]
-                 if network.kind == "gauge" else ["v_net", "x_net_b", "x_net_c"])
-        return tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
+        gauge kind one x-network per sub-update with a network (network.x_subupdates, or
+        n_x), and network.v_network false puts the scalar kind's two numbers in place of
+        v_net."""
+        if network.kind == "scalar" or not network.v_network:
+            v_net = ScalarHeads(network.init_scale, dtype=self.dtype_policy,
+                                name=f"scalars{suffix}")
+            if network.kind == "scalar":
+                return v_net, None, None
+        x_names = ([f"x_net_{k}" for k in range(n_x or network.x_subupdates)]
+                   if network.kind == "gauge" else ["x_net_b", "x_net_c"])
+        names = ["v_net", *x_names] if network.v_network else x_names
+        nets = tuple(UpdateNetwork(network, self.lattice_shape, dtype=self.dtype_policy,
                                    name=f"{name}{suffix}") for name in names)
+        return nets if network.v_network else (v_net, *nets)
 
     @property
     def has_networks(self) -> bool:
@@ -94,7 +123,10 @@ class Dynamics(keras.Model):
         kwargs = dict(train_step_size=train_step_size, dtype=self.dtype_policy,
                       name=f"leapfrog_{k}")
         if nets is not None and self.network_config.kind == "gauge":
-            return GaugeLeapfrogLayer(step_size, nets[0], list(nets[1:]), **kwargs)
+            n_sub = self.network_config.x_subupdates
+            first = (k * n_sub) % len(SUBUPDATES) if self.network_config.rotate_subupdates else 0
+            return GaugeLeapfrogLayer(step_size, nets[0], list(nets[1:]), first_subupdate=first,
+                                      **kwargs)
         return LeapfrogLayer(parity=k % 2, step_size=step_size, networks=nets, **kwargs)
 
     def check_lattice(self, shape, built: bool = True) -> tuple[int, int]:
@@ -142,13 +174,16 @@ class Dynamics(keras.Model):
     def propose(self, x, v, direction, beta) -> Proposal:
         """F_d(x, v) per chain, d = direction[i] in {+1, -1}.
 
-        With networks, chains are split by direction (one pass each, no wasted work).
-        HMC and the scalar kind run both directions in one pass with per-chain numbers
-        (see _leapfrog); XLA can compile HMC's.
+        HMC and the scalar kind (integrators.leapfrog) and mirrored networks
+        (integrators.mirrored) run both directions in one pass over all chains; other
+        networks split the chains by direction and run the layers on each part (XLA can
+        compile HMC's pass).
         """
         beta = tf.cast(beta, self.compute_dtype)
         if self.has_fast_path:
-            return self._leapfrog(x, v, beta, direction)
+            return Proposal(*integrators.leapfrog(self, x, v, beta, direction))
+        if self.one_pass:
+            return Proposal(*integrators.mirrored(self, x, v, beta, direction))
         part = tf.cast(direction > 0, tf.int32)
         index = tf.dynamic_partition(tf.range(tf.shape(x)[0]), part, 2)
         xs, vs = tf.dynamic_partition(x, part, 2), tf.dynamic_partition(v, part, 2)
@@ -159,59 +194,15 @@ class Dynamics(keras.Model):
     @property
     def has_fast_path(self) -> bool:
         """HMC and the scalar kind without the instanton shift: every layer is a leapfrog
-        step with per-layer numbers, which _leapfrog runs for both directions in one pass."""
+        step with per-layer numbers, which integrators.leapfrog runs in one pass."""
         return not self.instanton and (not self.has_networks
                                        or self.network_config.kind == "scalar")
 
-    def _half_step(self, layer, beta, forward: bool):
-        """(log m, c, drift) of a layer's v half-steps v -> m v + c F / beta and its drift:
-        forward m = e^{h s}, c = -beta h e^{eps_v q} (h = eps_v / 2; section 9), the inverse
-        m = e^{-h s}, c = beta h e^{eps_v q - h s}; HMC has s = q = 0."""
-        h = 0.5 * layer.eps_v
-        heads = layer.networks[0] if layer.networks is not None else None
-        hs, kick = (h * heads.s, beta * h * tf.exp(layer.eps_v * heads.q)) if heads else (
-            tf.zeros_like(h), beta * h)
-        if forward:
-            return hs, -kick, layer.eps_x
-        return -hs, kick * tf.exp(-hs), -layer.eps_x
-
-    def _chain_steps(self, beta, direction) -> list:
-        """Per position in the trajectory, [batch] vectors (log m, c, drift): chains with
-        d = -1 run the inverse layers in reverse order."""
-        forward = direction > 0
-        layers = self.leapfrog_layers
-        steps = []
-        for i in range(self.n_leapfrog):
-            fwd = self._half_step(layers[i], beta, True)
-            bwd = self._half_step(layers[-1 - i], beta, False)
-            steps.append([tf.where(forward, a, b) for a, b in zip(fwd, bwd)])
-        return steps
-
-    def _leapfrog(self, x, v, beta, direction) -> Proposal:
-        """The trajectory of HMC and of the scalar kind, in a layout made for CPUs. The two
-        link directions are held as separate [Lt, Lx, batch] tensors, so no step slices or
-        re-stacks the last axis and every tf.roll moves whole rows (a roll along the
-        innermost axis is ~3x slower). The two v half-steps between layers are merged into
-        one (m, c) at the same force, beta is folded into c, and the angles are wrapped once
-        at the end (the force is periodic). Same numbers up to rounding (tests check), ~2x
-        faster than the layers' own path."""
-        swap_batch_and_direction = [3, 1, 2, 0]                # its own inverse
-        steps = self._chain_steps(beta, direction)
-        scaled = self.has_networks              # HMC: m = 1, no multiplication
-        kicks = [steps[0][:2], *((a[0] + b[0], tf.exp(b[0]) * a[1] + b[1])
-                                 for a, b in zip(steps, steps[1:])), steps[-1][:2]]
-        xs = tf.unstack(tf.transpose(x, swap_batch_and_direction))
-        vs = tf.unstack(tf.transpose(v, swap_batch_and_direction))
-        for j, (log_m, c) in enumerate(kicks):
-            force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
-            m = tf.exp(log_m) if scaled else 1.0
-            vs = [m * p + c * f for p, f in zip(vs, force)]
-            if j < self.n_leapfrog:
-                xs = [q + steps[j][2] * p for q, p in zip(xs, vs)]
-        x_new, v_new = (tf.transpose(tf.stack(t), swap_batch_and_direction) for t in (xs, vs))
-        links = tf.cast(tf.size(x[0]), x.dtype)              # Lt * Lx * 2 per chain
-        logdet = 2.0 * links * tf.add_n([log_m for log_m, _, _ in steps])
-        return Proposal(lattice.wrap(x_new), v_new, logdet)
+    @property
+    def one_pass(self) -> bool:
+        """Both directions in one pass over all chains, with static shapes (XLA can compile
+        it): the fast path, or mirrored networks without the instanton shift."""
+        return self.has_fast_path or (self.mirror_networks and not self.instanton)
 
     def _run_padded(self, x, v, beta, forward: bool) -> Proposal:
         """_run on x plus one zero configuration, which is then dropped: oneDNN convolutions
@@ -353,9 +344,10 @@ class Sampler:
 
     def __init__(self, dynamics: Dynamics, seed: int = 0, jit_compile: bool = False,
                  instanton_moves: int = 0):
-        if jit_compile and (dynamics.has_networks or dynamics.instanton):
-            raise ValueError("jit_compile=True needs static shapes; the L2HMC transition splits "
-                             "chains by direction dynamically. Use jit_compile only for HMC.")
+        if jit_compile and not dynamics.one_pass:
+            raise ValueError("jit_compile=True needs static shapes; this model splits chains "
+                             "by direction dynamically. Use jit_compile for HMC, the scalar "
+                             "kind or mirrored networks (dynamics.mirror_networks).")
         self.dynamics = dynamics
         # K Metropolis proposals x -> x +- A after each trajectory
         self.instanton_moves = check_positive_int(instanton_moves,
@@ -428,4 +420,4 @@ def from_config(cfg) -> Dynamics:
     d = cfg.dynamics
     return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=cfg.network,
                     share_networks=d.share_networks, train_step_size=d.train_step_size,
-                    instanton=d.instanton, dtype=d.dtype)
+                    instanton=d.instanton, dtype=d.dtype, mirror_networks=d.mirror_networks)

@@ -48,17 +48,34 @@ def sum_links(y: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(y, axis=(1, 2, 3))
 
 
-def v_update(v, force, eps, heads: Heads | None, forward: bool):
-    """Half-step (a)/(d) of v and its log-det; `forward=False` is the exact inverse."""
+def direction_factors(forward, dtype):
+    """(f, sign) = (1, +1) for a forward map and (0, -1) for its inverse. `forward` is a
+    Python bool (every chain one way) or a bool tensor [batch] (each chain its own way; then
+    f and sign are [batch, 1, 1, 1], to broadcast over the links)."""
+    if isinstance(forward, bool):
+        f = 1.0 if forward else 0.0
+    else:
+        f = tf.cast(forward, dtype)[:, None, None, None]
+    return f, 2.0 * f - 1.0
+
+
+def per_chain(factor):
+    """A direction factor as it multiplies per-chain numbers [batch]."""
+    return factor if isinstance(factor, float) else tf.reshape(factor, [-1])
+
+
+def v_update(v, force, eps, heads: Heads | None, forward):
+    """Half-step (a)/(d) of v and its log-det; `forward=False` is the exact inverse, and a
+    per-chain `forward` (see direction_factors) runs each chain its own way."""
     half = 0.5 * eps
+    f, sign = direction_factors(forward, v.dtype)
     if heads is None:
-        kick = half * force
-        return (v - kick if forward else v + kick), tf.zeros_like(v[:, 0, 0, 0])
+        return v - sign * (half * force), tf.zeros_like(v[:, 0, 0, 0])
     kick = half * (force * tf.exp(eps * heads.q) + heads.t)
     logdet = sum_links(half * heads.s)
-    if forward:
-        return v * tf.exp(half * heads.s) - kick, logdet
-    return tf.exp(-half * heads.s) * (v + kick), -logdet
+    # forward: v e^{h s} - kick; inverse: (v + kick) e^{-h s}
+    v_new = (v + (1.0 - f) * kick) * tf.exp(sign * half * heads.s) - f * kick
+    return v_new, per_chain(sign) * logdet
 
 
 def x_shift(v, eps, heads: Heads) -> tf.Tensor:
@@ -68,13 +85,14 @@ def x_shift(v, eps, heads: Heads) -> tf.Tensor:
 
 def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
     """Update (b)/(c) of the links where update_mask = 1; `forward=False` is the exact inverse
-    (first subtract the shift, then undo the scaling). Without heads (HMC) every link moves
-    and update_mask is ignored."""
+    (first subtract the shift, then undo the scaling). The shift and scaling are masked, so
+    the map is the identity (log-det 0) on the other links without a select over the batch.
+    Without heads (HMC) every link moves and update_mask is ignored."""
     if heads is None:
         step = eps * v
         return lattice.wrap(x + step if forward else x - step), tf.zeros_like(x[:, 0, 0, 0])
-    shift = x_shift(v, eps, heads)
-    scale = eps * heads.s
+    shift = update_mask * x_shift(v, eps, heads)
+    scale = update_mask * eps * heads.s
     if forward:
         new = lattice.wrap(circle_scale(x, scale) + shift)
         logdet = circle_scale_logdet(x, scale)
@@ -82,8 +100,7 @@ def x_update(x, v, eps, heads: Heads | None, update_mask, forward: bool):
         shifted = lattice.wrap(x - shift)
         new = lattice.wrap(circle_scale(shifted, -scale))
         logdet = circle_scale_logdet(shifted, -scale)
-    x_new = tf.where(update_mask > 0, new, x)
-    return x_new, sum_links(update_mask * logdet)
+    return new, sum_links(logdet)
 
 
 class LeapfrogLayer(keras.layers.Layer):
@@ -114,12 +131,15 @@ class LeapfrogLayer(keras.layers.Layer):
     def eps_v(self):
         return tf.exp(self.log_eps_v)
 
+    def _v_features(self, x, force):
+        """What a v-network sees: [cos x, sin x, F]."""
+        return tf.concat([self.encode(x), force], axis=-1)
+
     def _v_step(self, x, v, force, forward, eps):
         heads = None
         if self.networks is not None:
             v_net = self.networks[0]
-            features = tf.concat([self.encode(x), force], axis=-1) if v_net.uses_links else force
-            heads = v_net(features)
+            heads = v_net(self._v_features(x, force) if v_net.uses_links else force)
         return v_update(v, force, eps, heads, forward)
 
     def _x_step(self, x, v, which: int, forward, eps):
@@ -189,50 +209,51 @@ def plaquette_encoding(x: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.cos(p), tf.sin(p)], axis=-1)
 
 
-def gauge_x_update(x, v, eps, heads: Heads, active, forward: bool):
+def gauge_x_update(x, v, eps, heads: Heads, active, forward):
     """One sub-update of the active links (n, mu): the active plaquette x_P(n) is scaled by the
     circle map and the link shifted, x_l <- x_l + sigma_mu (g_a(x_P) - x_P) + shift with
     sigma = (+1, -1) the sign of link mu in x_P(n); `forward=False` is the exact inverse (first
-    subtract the shift, then undo the scaling of the plaquette that then holds)."""
+    subtract the shift, then undo the scaling of the plaquette that then holds), and a
+    per-chain `forward` (see direction_factors) runs each chain its own way. a and the shift
+    are masked to the active links, so the others stay exactly as they are."""
     sigma = tf.constant([1.0, -1.0], x.dtype)
-    shift = x_shift(v, eps, heads)
-    a = eps * heads.s
-    if forward:
-        phi = lattice.plaquette_angles(x)[..., None]
-        new = lattice.wrap(x + sigma * circle_shift(phi, a) + shift)
-        logdet = circle_scale_logdet(phi, a)
-    else:
-        y = tf.where(active > 0, lattice.wrap(x - shift), x)
-        phi = lattice.plaquette_angles(y)[..., None]
-        new = lattice.wrap(y + sigma * circle_shift(phi, -a))
-        logdet = circle_scale_logdet(phi, -a)
-    return tf.where(active > 0, new, x), sum_links(active * logdet)
+    f, sign = direction_factors(forward, x.dtype)
+    shift = active * x_shift(v, eps, heads)
+    a = sign * (active * eps * heads.s)
+    y = lattice.wrap(x - (1.0 - f) * shift)          # the inverse removes the shift first
+    phi = lattice.plaquette_angles(y)[..., None]
+    new = lattice.wrap(y + sigma * circle_shift(phi, a) + f * shift)
+    return new, sum_links(circle_scale_logdet(phi, a))
 
 
 class GaugeLeapfrogLayer(LeapfrogLayer):
     """A gauge-equivariant generalised leapfrog layer: the v-network sees [cos x_P, sin x_P]
-    and the force; the x-update runs the first len(x_nets) sub-updates of SUBUPDATES with a
-    network each (fed the frozen plaquettes and v), and the plain drift x + eps_x v on the
-    links of the others, so every link moves once. F(g.x, v) = g.F(x, v) for every gauge
+    and the force; the x-update runs len(x_nets) sub-updates of SUBUPDATES with a network
+    each (fed the frozen plaquettes and v), from first_subupdate on (cyclically), and the
+    plain drift x + eps_x v on the links of the others, so every link moves once. F(g.x, v) = g.F(x, v) for every gauge
     transformation g; zero network outputs give the leapfrog step."""
 
     def __init__(self, step_size: float, v_net: UpdateNetwork, x_nets: list[UpdateNetwork],
-                 train_step_size: bool = True, **kwargs):
+                 train_step_size: bool = True, first_subupdate: int = 0, **kwargs):
         super().__init__(parity=0, step_size=step_size, networks=(v_net, *x_nets),
                          train_step_size=train_step_size, **kwargs)
+        order = [SUBUPDATES[(first_subupdate + k) % len(SUBUPDATES)]
+                 for k in range(len(SUBUPDATES))]
+        self.subupdates = order[:len(x_nets)]          # (mu, offset) of each x-network
+        self.drift_subupdates = order[len(x_nets):]    # the links that only drift
 
-    def _v_step(self, x, v, force, forward, eps):
-        heads = self.networks[0](tf.concat([plaquette_encoding(x), force], axis=-1))
-        return v_update(v, force, eps, heads, forward)
+    def _v_features(self, x, force):
+        """What the v-network sees: the plaquettes [cos x_P, sin x_P] and the force."""
+        return tf.concat([plaquette_encoding(x), force], axis=-1)
 
     def _drift_mask(self, x) -> tf.Tensor:
         lt, lx = tf.shape(x)[1], tf.shape(x)[2]
         return tf.add_n([tf.zeros([lt, lx, 2], x.dtype)] + [
             active_link_mask(lt, lx, mu, offset, x.dtype)
-            for mu, offset in SUBUPDATES[len(self.networks) - 1:]])
+            for mu, offset in self.drift_subupdates])
 
     def _subupdate(self, x, v, k: int, forward: bool, eps):
-        mu, offset = SUBUPDATES[k]
+        mu, offset = self.subupdates[k]
         lt, lx = tf.shape(x)[1], tf.shape(x)[2]
         frozen = frozen_plaquette_mask(lt, lx, mu, offset, x.dtype)
         heads = self.networks[1 + k](tf.concat([plaquette_encoding(x) * frozen, v], axis=-1))

@@ -40,23 +40,35 @@ class LinkEncoding(keras.layers.Layer):
         return tf.concat([cos, sin], axis=-1)
 
 
+def circular_pad(x: tf.Tensor, halo: int) -> tf.Tensor:
+    """x [batch, Lt, Lx, C] extended by `halo` sites on each side of both lattice axes with
+    the periodic images (any halo, also one larger than the lattice)."""
+    for axis in (1, 2):
+        size = tf.shape(x)[axis]
+        x = tf.gather(x, tf.range(-halo, size + halo) % size, axis=axis)
+    return x
+
+
 class PeriodicConv2D(keras.layers.Layer):
-    """Conv2D with circular padding: the torus has no edges."""
+    """Conv2D on the torus. A stack of them pads its input once (`circular_pad` by the sum
+    of their halos) and runs each with `valid`: a valid convolution of a circularly padded
+    field is the circular convolution, padded by one halo less, so no layer pads again
+    (padding a 16-channel activation costs ~40% of its 3x3 convolution on a CPU)."""
 
     def __init__(self, filters: int, kernel_size: int, activation=None,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.pad = kernel_size // 2
+        self.halo = kernel_size // 2
         self.conv = keras.layers.Conv2D(filters, kernel_size, padding="valid",
                                         activation=activation, dtype=self.dtype_policy,
                                         kernel_initializer=kernel_initializer)
 
-    def call(self, x):
-        p = self.pad
-        if p:
-            x = tf.concat([x[:, -p:], x, x[:, :p]], axis=1)
-            x = tf.concat([x[:, :, -p:], x, x[:, :, :p]], axis=2)
+    def valid(self, x):
+        """The convolution of x, already padded by at least this layer's halo."""
         return self.conv(x)
+
+    def call(self, x):
+        return self.valid(circular_pad(x, self.halo))
 
 
 class UpdateNetwork(keras.layers.Layer):
@@ -90,13 +102,19 @@ class UpdateNetwork(keras.layers.Layer):
         self.lambda_q = self.add_weight(shape=(), initializer="ones", name="lambda_q")
 
     def call(self, features) -> Heads:
-        if self.config.kind == "mlp" and tuple(features.shape[1:3]) != self.lattice_shape:
-            raise ValueError(
-                f"an mlp network built for lattice {self.lattice_shape} got "
-                f"{tuple(features.shape[1:3])}; use a conv network to change the lattice size")
-        h = features
-        for layer in self.trunk:
-            h = layer(h)
+        if self.config.kind == "mlp":
+            if tuple(features.shape[1:3]) != self.lattice_shape:
+                raise ValueError(
+                    f"an mlp network built for lattice {self.lattice_shape} got "
+                    f"{tuple(features.shape[1:3])}; use a conv network to change the lattice "
+                    "size")
+            h = features
+            for layer in self.trunk:
+                h = layer(h)
+        else:
+            h = circular_pad(features, sum(layer.halo for layer in self.trunk))
+            for layer in self.trunk:
+                h = layer.valid(h)
         out_shape = tf.concat([tf.shape(features)[:3], [2]], axis=0)
         s, t, q = (tf.reshape(head(h), out_shape) for head in self.heads)
         return Heads(self.lambda_s * tf.tanh(s), t, self.lambda_q * tf.tanh(q))

@@ -42,12 +42,14 @@ def _seed_everything():
 
 def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2, seed=0,
                      units=None, dtype="float64", instanton=False, x_subupdates=8,
-                     init_scale=1.0):
+                     init_scale=1.0, mirror_networks=False, **network_options):
     """A Dynamics whose untrained networks make a visibly non-trivial, x-dependent map, the
     same one for a given seed: keras.utils.set_random_seed fixes the initial weights (TF's
     seed alone does not reach Keras 3 initialisers), and a bias on every v-network's s head
     makes the momenta expand in the forward direction, so |mean logdet| is large in both
-    directions and a wrong Jacobian term cannot hide in the noise. kind "hmc": no networks."""
+    directions and a wrong Jacobian term cannot hide in the noise (a v-update without a
+    network gets s = 2 s_bias in the first layer). kind "hmc": no networks; network_options:
+    further NetworkConfig keys; mirror_networks: see Dynamics."""
     import keras
 
     from l2hmc_tf.config import NetworkConfig
@@ -57,12 +59,12 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
         return dynamics.Dynamics(shape, n_leapfrog, step_size, instanton=instanton, dtype=dtype)
     units = units or {"conv": (8, 8), "gauge": (8,)}.get(kind, (32, 32))
     net = NetworkConfig(kind=kind, units=units, init_scale=init_scale,
-                        x_subupdates=x_subupdates)
+                        x_subupdates=x_subupdates, **network_options)
     dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
-                            dtype=dtype)
+                            dtype=dtype, mirror_networks=mirror_networks)
     for k, layer in enumerate(dyn.leapfrog_layers):
         v_net = layer.networks[0]
-        if kind == "scalar":    # heat in the first layer, cool less in the last
+        if not v_net.uses_links:    # scalar numbers: heat in the first layer, cool in others
             v_net.s.assign(s_bias * (2.0 if k == 0 else -0.5))
             continue
         s_head = v_net.heads[0]

@@ -9,7 +9,10 @@ from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summa
 
 KINDS = {"conv": NetworkConfig(kind="conv", units=(8, 8), init_scale=1.0),
          "mlp": NetworkConfig(kind="mlp", units=(32, 32), init_scale=1.0),
-         "scalar": NetworkConfig(kind="scalar", init_scale=1.0)}
+         "scalar": NetworkConfig(kind="scalar", init_scale=1.0),
+         # x-networks only: the v-updates temper with two numbers per layer
+         "conv, no v-network": NetworkConfig(kind="conv", units=(8, 8), init_scale=1.0,
+                                             v_network=False)}
 
 
 # Errors a 4x4, beta 2 detailed-balance run must reach for its 3-sigma check to have teeth.
@@ -77,8 +80,13 @@ def test_logdet_equals_autodiff_jacobian(kind, direction):
     assert float(whole.logdet[0]) == pytest.approx(whole_jac, abs=1e-9)
 
 
+def _zero(kind) -> NetworkConfig:
+    """The network config of KINDS[kind] with every head weight zero: the leapfrog step."""
+    return KINDS[kind].model_copy(update={"units": (8,), "init_scale": 0.0})
+
+
 def _run_pair(kind, steps=3):
-    zero = NetworkConfig(kind=kind, units=(8,), init_scale=0.0)
+    zero = _zero(kind)
     l2hmc = dynamics.Dynamics((8, 8), 3, 0.2, network=zero)
     hmc = dynamics.hmc((8, 8), 3, 0.2)
     x0 = lattice.random_start(32, 8, 8, seed=4)
@@ -96,8 +104,7 @@ def _run_pair(kind, steps=3):
 def test_zero_network_outputs_give_the_hmc_proposal(kind):
     """Zero networks run the generalised layers step by step; HMC runs its own fast leapfrog
     (directions held apart, half-kicks merged). Both directions agree to float64 rounding."""
-    zero = NetworkConfig(kind=kind, units=(8,), init_scale=0.0)
-    l2hmc = dynamics.Dynamics((6, 6), 5, 0.2, network=zero, dtype="float64")
+    l2hmc = dynamics.Dynamics((6, 6), 5, 0.2, network=_zero(kind), dtype="float64")
     hmc = dynamics.hmc((6, 6), 5, 0.2, dtype="float64")
     x, v = state(6, (6, 6), seed=2)
     d = tf.constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0], tf.float64)
@@ -124,7 +131,7 @@ def test_random_weights_sample_the_exact_distribution(kind):
     chains give errors small enough that a wrong Jacobian term shows (the caps make sure),
     and chains many tau_int long keep the Gamma-method errors honest."""
     beta, L = 2.0, 4
-    dyn = nontrivial_model(kind, shape=(L, L))
+    dyn = nontrivial_model(KINDS[kind].kind, shape=(L, L), v_network=KINDS[kind].v_network)
     x, v = state(64, (L, L), seed=8)
     for sign in (1.0, -1.0):
         moved = dyn.propose(x, v, tf.fill([64], sign), beta)
