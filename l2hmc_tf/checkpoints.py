@@ -34,6 +34,8 @@ class TrainState:
     rng_state: np.ndarray    # [ranks, state]
     optimizer: list[np.ndarray]
     nan_streak: int = 0
+    train_seconds: float = 0.0       # wall seconds of training over all resumptions
+    train_cpu_seconds: float = 0.0   # CPU seconds of rank 0's process, likewise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -69,6 +71,8 @@ def _write_state(path: Path, state: TrainState) -> None:
     with h5py.File(path, "w") as f:
         f.attrs["step"] = state.step
         f.attrs["nan_streak"] = state.nan_streak
+        f.attrs["train_seconds"] = state.train_seconds
+        f.attrs["train_cpu_seconds"] = state.train_cpu_seconds
         f.create_dataset("x", data=state.x)
         f.create_dataset("rng_state", data=state.rng_state)
         opt = f.create_group("optimizer")
@@ -82,7 +86,9 @@ def _read_state(path: Path) -> TrainState:
         return TrainState(step=int(f.attrs["step"]), x=f["x"][...],
                           rng_state=f["rng_state"][...],
                           optimizer=[opt[k][...] for k in sorted(opt)],
-                          nan_streak=int(f.attrs["nan_streak"]))
+                          nan_streak=int(f.attrs["nan_streak"]),
+                          train_seconds=float(f.attrs.get("train_seconds", 0.0)),
+                          train_cpu_seconds=float(f.attrs.get("train_cpu_seconds", 0.0)))
 
 
 def save(run_dir: Path, model: Dynamics, state: TrainState, keep: int) -> Path:

@@ -183,7 +183,9 @@ def run_training(cfg: config_mod.Config, run_dir: Path, resume: bool = False,
         log.error("error: %s", err)
         return 3
     summary = {"run_dir": str(run_dir), "steps": trainer.step, "ranks": dist.size,
-               "train_seconds": time.perf_counter() - start, "skipped_steps": trainer.skipped,
+               "train_seconds": time.perf_counter() - start,
+               "train_seconds_total": trainer.clock.wall(),
+               "train_cpu_seconds_total": trainer.clock.cpu(), "skipped_steps": trainer.skipped,
                "final_metrics": final, "version": __version__}
     trainer.write_rank_record()
     dist.check_identical(trainer.weights_digest(), "trained weights")

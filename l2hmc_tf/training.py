@@ -64,6 +64,7 @@ class Trainer:
         self.seed = t.seed + self.dist.rank
         self.sampler = Sampler(self.dynamics, seed=self.seed)
         self.step, self.nan_streak, self.skipped = 0, 0, 0
+        self.clock = TrainingClock()
         if resume:
             self._restore()
         else:
@@ -96,6 +97,7 @@ class Trainer:
         self.x = tf.constant(state.x[self.dist.rank], self.dynamics.compute_dtype)
         self.sampler.set_rng_state(state.rng_state[self.dist.rank])
         self.step, self.nan_streak = state.step, state.nan_streak
+        self.clock = TrainingClock(state.train_seconds, state.train_cpu_seconds)
 
     # -- the step, as in the seed paper ---------------------------------------------------
     def _compute_gradients(self, x, beta):
@@ -171,7 +173,8 @@ class Trainer:
         return checkpoints.TrainState(
             step=self.step, x=self.dist.gather(self.x.numpy()),
             rng_state=self.dist.gather(self.sampler.rng_state()),
-            optimizer=[v.numpy() for v in self.optimizer.variables], nan_streak=self.nan_streak)
+            optimizer=[v.numpy() for v in self.optimizer.variables], nan_streak=self.nan_streak,
+            train_seconds=self.clock.wall(), train_cpu_seconds=self.clock.cpu())
 
     def save_checkpoint(self) -> None:
         state = self.state()            # collective: every rank takes part
@@ -183,6 +186,7 @@ class Trainer:
         """Train until training.steps; checkpoint every checkpoint.every steps and at the end."""
         t, every = self.cfg.training, self.cfg.checkpoint.every
         metrics, tic, tic_step = {}, time.perf_counter(), self.step
+        self.clock.start()
         while self.step < t.steps:
             metrics = self.train_step(self.schedule.beta(self.step))
             if self.step % t.log_every == 0 or self.step == t.steps:
@@ -193,6 +197,27 @@ class Trainer:
                     on_log(self.step, metrics)
             if self.run_dir and (self.step % every == 0 or self.step == t.steps):
                 self.save_checkpoint()
+        self.clock.stop()
         return metrics
+
+
+class TrainingClock:
+    """Wall and CPU seconds spent in training, carried through checkpoints, so that a run
+    resumed over many sessions reports the time all of them took."""
+
+    def __init__(self, wall: float = 0.0, cpu: float = 0.0):
+        self._wall, self._cpu, self._since = wall, cpu, None
+
+    def start(self) -> None:
+        self._since = (time.perf_counter(), time.process_time())
+
+    def stop(self) -> None:
+        self._wall, self._cpu, self._since = self.wall(), self.cpu(), None
+
+    def wall(self) -> float:
+        return self._wall + (time.perf_counter() - self._since[0] if self._since else 0.0)
+
+    def cpu(self) -> float:
+        return self._cpu + (time.process_time() - self._since[1] if self._since else 0.0)
 
 
