@@ -42,6 +42,7 @@ class Mutation:
 
 
 DYN, LAYERS, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
+INTEGRATORS = "l2hmc_tf/integrators.py"
 MUTATIONS = [
     Mutation("Jacobian dropped from the MH acceptance", DYN,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
@@ -106,16 +107,22 @@ MUTATIONS = [
     Mutation("gauge rotation: the drift skips the rotated sub-updates' complement", LAYERS,
              "self.drift_subupdates = order[len(x_nets):]",
              "self.drift_subupdates = list(SUBUPDATES[len(x_nets):])"),
+    Mutation("mirrored: backward chains drift with the forward layer's step size",
+             INTEGRATORS, "eps_x = _per_chain(f, fwd_layer.eps_x, bwd_layer.eps_x)",
+             "eps_x = fwd_layer.eps_x"),
+    Mutation("mirrored: backward chains undo the forward layer's drift links", INTEGRATORS,
+             "x = lattice.wrap(x - (1.0 - f) * eps_x * v * bwd_layer._drift_mask(x))",
+             "x = lattice.wrap(x - (1.0 - f) * eps_x * v * fwd_layer._drift_mask(x))"),
     Mutation("scalar kind: Jacobian dropped (only the scalar kind's tests run)", DYN,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)",
              select="scalar"),
     Mutation("scalar kind: wrong log-det factor of its momentum scaling (scalar tests only)",
-             DYN, "logdet = 2.0 * links * tf.add_n(", "logdet = 4.0 * links * tf.add_n(",
+             INTEGRATORS, "logdet = 2.0 * links * tf.add_n(", "logdet = 4.0 * links * tf.add_n(",
              select="scalar"),
     Mutation("scalar kind: backward v-update adds the kick after undoing the scaling (scalar "
-             "tests only)", DYN, "return -hs, kick * tf.exp(-hs), -layer.eps_x",
+             "tests only)", INTEGRATORS, "return -hs, kick * tf.exp(-hs), -layer.eps_x",
              "return -hs, kick, -layer.eps_x", select="scalar"),
-    Mutation("HMC's last half-kick taken as a full kick", DYN,
+    Mutation("HMC's last half-kick taken as a full kick", INTEGRATORS,
              "steps[-1][:2]]", "(steps[-1][0], 2 * steps[-1][1])]"),
 ]
 

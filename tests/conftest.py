@@ -47,7 +47,8 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
     same one for a given seed: keras.utils.set_random_seed fixes the initial weights (TF's
     seed alone does not reach Keras 3 initialisers), and a bias on every v-network's s head
     makes the momenta expand in the forward direction, so |mean logdet| is large in both
-    directions and a wrong Jacobian term cannot hide in the noise (a v-update without a
+    directions and a wrong Jacobian term cannot hide in the noise, and step sizes differ
+    from layer to layer (a v-update without a
     network gets s = 2 s_bias in the first layer). kind "hmc": no networks; network_options:
     further NetworkConfig keys; mirror_networks: see Dynamics."""
     import keras
@@ -63,6 +64,9 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
     dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
                             dtype=dtype, mirror_networks=mirror_networks)
     for k, layer in enumerate(dyn.leapfrog_layers):
+        # step sizes that differ by layer, so that a wrong layer's eps cannot go unnoticed
+        layer.log_eps_x.assign(np.log(step_size * (1.0 + 0.04 * k)))
+        layer.log_eps_v.assign(np.log(step_size * (1.0 - 0.03 * k)))
         v_net = layer.networks[0]
         if not v_net.uses_links:    # scalar numbers: heat in the first layer, cool in others
             v_net.s.assign(s_bias * (2.0 if k == 0 else -0.5))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from l2hmc_tf import config
+from l2hmc_tf import config, exact
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -159,3 +159,54 @@ def test_ablation_quick_trains_to_a_budget_and_resumes_its_rows(tmp_path):
         assert config.load(to / "config.yaml").dynamics.instanton is layer
         assert json.loads((to / "result.json").read_text())["name"] == name
         assert (to / "model.weights.h5").is_file()
+
+
+def test_network_cost_profile_screen_and_their_report_sections(tmp_path):
+    """The issue-19 cost rows, the op profile and the campaign's <dQ_Z^2> screen run in quick
+    form, their numbers are consistent, and the report shows both tables."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+
+    def module(*args):
+        command = list(args) if args[0].endswith(".py") else ["-m", *args]
+        done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    cost, _ = run("benchmarks.network_cost", tmp_path / "cost.json")
+    assert [r["variant"] for r in cost["rows"]] == ["gauge 1 rot 16,16 no v-net",
+                                                    "gauge 1 rot 16,16 no v-net mirrored"]
+    for r in cost["rows"]:
+        assert r["step_in_trajectories"] == pytest.approx(r["training_step_ms"]
+                                                          / r["trajectory_ms"])
+        assert r["trajectory_cost"] == pytest.approx(r["trajectory_ms"] / r["hmc_ms"])
+    profile = tmp_path / "profile.json"
+    module("benchmarks.profile", "--set", "network.kind=gauge", "--set", "network.units=[4]",
+           "--set", "dynamics.n_leapfrog=2", "--lattice", "4", "--chains", "4", "--calls", "2",
+           "--json", str(profile))
+    ops = {r["op"]: r for r in json.loads(profile.read_text())["by_op"]}
+    assert any("Conv2D" in op for op in ops) and all(r["ms"] > 0 for r in ops.values())
+    run_dir, ledger = tmp_path / "run", tmp_path / "campaign.json"
+    tiny = ["lattice.size=[4,4]", "network.kind=gauge", "network.units=[4]",
+            "network.x_subupdates=1", "network.rotate_subupdates=true",
+            "network.v_network=false", "dynamics.mirror_networks=true",
+            "dynamics.n_leapfrog=2", "training.steps=6", "training.chains=4",
+            "checkpoint.every=3", "evaluation.steps=0"]
+    module("bin/train.py", "--outdir", str(run_dir),
+           *(a for key in tiny for a in ("--set", key)))
+    out = module("benchmarks.screen", str(run_dir), "--hmc", "--beta", "2", "--lattice", "4x4",
+                 "--chains", "4", "--steps", "40", "--therm", "5", "--ledger", str(ledger))
+    screened, hmc = json.loads(ledger.read_text())["rows"]
+    assert screened["training_steps"] == 6 and screened["train_cpu_seconds"] > 0
+    assert hmc["run"] == "hmc" and "<dQ^2>" in out
+    q2 = exact.torus_observables(4, 4, 2.0)["q2"]
+    for r in (screened, hmc):
+        assert r["dq2"] > 0 and 0 < r["accept"] <= 1
+        assert r["tau_int_predicted"] == pytest.approx(4 * q2 / r["dq2"] - 1)
+        assert r["nlf_tau_int_predicted"] == pytest.approx(2 * r["tau_int_predicted"])
+    report = tmp_path / "results.md"
+    module("benchmarks.report", "--network-cost", str(tmp_path / "cost.json"), "--campaign",
+           str(ledger), "--out", str(report))
+    text = report.read_text()
+    assert "## Network trajectory cost" in text and "| gauge 1 rot 16,16 no v-net |" in text
+    assert "## Campaign ledger" in text and f"| {run_dir} | 2 | 4x4 |" in text

@@ -1,0 +1,103 @@
+"""The campaign's cheap signal: <dQ_Z^2> per trajectory of trained runs at a target beta.
+
+    python -m benchmarks.screen RUN [RUN ...] [--beta 6] [--lattice 16x16] [--chains 32]
+        [--steps 600] [--therm 300] [--hmc] [--ledger benchmarks/results/campaign.json]
+
+Each run's model (and, with --hmc, plain HMC at its N_LF and initial step size) samples from
+hot chains brought to equilibrium at --beta by --therm HMC trajectories (which fixes the
+plaquettes; the charge sectors are then whatever the hot start gave, which does not matter
+for a per-trajectory rate). The row records <dQ_Z^2> with its Gamma-method error, the
+acceptance and the tau_int it predicts (docs/physics.md section 10), with the run's recipe,
+its training steps and its wall and CPU seconds over all resumptions, so the ledger shows
+how each run's signal grew with training. Minutes per run, where a tau_int takes hours.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .common import command, machine, write_json
+
+from l2hmc_tf.quiet_import import import_tensorflow
+
+import_tensorflow()
+from l2hmc_tf import checkpoints, config, exact, inference, lattice  # noqa: E402
+from l2hmc_tf.checks import parse_lattice  # noqa: E402
+from l2hmc_tf.dynamics import Sampler, from_config, hmc, hmc_thermalize  # noqa: E402
+
+LEDGER = Path("benchmarks/results/campaign.json")
+
+
+def newest_model(run: Path):
+    """(model, config, training record) of a run at its newest checkpoint (a run still in
+    training is screened as it is now), or of its saved model when it has no checkpoints."""
+    if not checkpoints.list_checkpoints(run):
+        model, cfg = checkpoints.load_model(run)
+        return model, cfg, {}
+    cfg = config.load(run / "config.yaml")
+    model = from_config(cfg)
+    state = checkpoints.load_latest(run, model)
+    return model, cfg, {"training_steps": state.step, "train_seconds": state.train_seconds,
+                        "train_cpu_seconds": state.train_cpu_seconds}
+
+
+def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
+           seed: int) -> dict:
+    """<dQ_Z^2>, its error, acceptance and predicted tau_int of `model` at beta."""
+    cfg_nlf, eps = model.n_leapfrog, float(model.leapfrog_layers[0].eps_x)
+    x = lattice.random_start(chains, *shape, dtype=model.compute_dtype, seed=seed)
+    x = hmc_thermalize(x, beta, therm, cfg_nlf, min(eps, 0.15), seed=seed)
+    tic = time.perf_counter()
+    _, history = inference.sample_chain(Sampler(model, seed=seed), x, beta, steps)
+    seconds = time.perf_counter() - tic
+    q2 = exact.torus_observables(*shape, beta)["q2"]
+    diag = inference.topology_diagnostics(history.charge_int.round(), float(q2))
+    return {"dq2": diag["dq2_mean"], "dq2_err": diag["dq2_err"],
+            "tau_int_predicted": diag["tau_int_predicted"],
+            "nlf_tau_int_predicted": cfg_nlf * diag["tau_int_predicted"],
+            "accept": float(history.accept_prob.mean()), "seconds": seconds}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("runs", nargs="*", type=Path, help="run directories (bin/train.py)")
+    p.add_argument("--beta", type=float, default=6.0)
+    p.add_argument("--lattice", default="16x16")
+    p.add_argument("--chains", type=int, default=32)
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--therm", type=int, default=300, help="HMC trajectories at --beta first")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--hmc", action="store_true", help="also screen plain HMC")
+    p.add_argument("--note", default="", help="why this screen was run (kept in the row)")
+    p.add_argument("--ledger", type=Path, default=LEDGER)
+    args = p.parse_args(argv)
+    shape = parse_lattice(args.lattice)
+    models = []
+    for run in args.runs:
+        model, cfg, record = newest_model(run)
+        models.append((str(run), model, cfg.to_dict(), record))
+    if args.hmc:
+        n_lf = models[0][1].n_leapfrog if models else 8
+        models.append(("hmc", hmc(shape, n_lf, 0.15), None, {}))
+    ledger = json.loads(args.ledger.read_text()) if args.ledger.is_file() else {"rows": []}
+    for name, model, recipe, record in models:
+        row = {"run": name, "beta": args.beta, "lattice": args.lattice, "chains": args.chains,
+               "steps": args.steps, "therm": args.therm, "note": args.note, **record,
+               **screen(model, args.beta, shape, args.chains, args.steps, args.therm,
+                        args.seed),
+               "recipe": recipe, "command": command(), "date": time.strftime("%Y-%m-%d %H:%M")}
+        print(f"{name}: <dQ^2> {row['dq2']:.4f} +- {row['dq2_err']:.4f}, accept "
+              f"{row['accept']:.2f}, N_LF tau pred {row['nlf_tau_int_predicted']:.0f} "
+              f"({row.get('training_steps', 0)} steps, "
+              f"{row.get('train_cpu_seconds', 0) / 3600:.2f} CPU h)", flush=True)
+        ledger["rows"].append(row)
+        ledger["machine"] = machine()
+        write_json(args.ledger, ledger)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
