@@ -1,7 +1,13 @@
-"""`bin/compare.py`: L2HMC against HMC from inference summaries, as a table (and a plot).
+"""`bin/compare.py`: samplers against plain HMC from inference summaries, as a table (and a plot).
 
     bin/compare.py RUN/inference-b4-16x16 runs/hmc-b4-16x16 [...] [--plot tau.png] [--json f]
-Pairs summaries of the same (beta, lattice); ratios are HMC / L2HMC, so > 1 means L2HMC wins.
+
+Every summary that is not plain HMC (a trained model, with or without the instanton layer;
+HMC with instanton proposals) gets its own row, compared with the plain-HMC summary of the
+same beta, lattice and N_LF; one without such a baseline is not compared, with a line that
+says what differs. Ratios are HMC / sampler, so > 1 means the sampler wins. A gain per
+second needs both runs to have the same chains per rank (throughput per chain depends on
+the batch), else it is left out and the row says why.
 """
 from __future__ import annotations
 
@@ -14,45 +20,82 @@ from pathlib import Path
 from .summary import ChainSummary, Comparison
 
 
-def load_summaries(dirs) -> list[ChainSummary]:
+def load_summaries(dirs) -> list[tuple[str, ChainSummary]]:
+    """(directory, summary) of each inference output directory."""
     rows = []
     for d in dirs:
         path = Path(d) / "summary.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist; pass directories bin/infer.py wrote")
-        rows.append(ChainSummary.from_dict(json.loads(path.read_text())))
+        rows.append((str(d), ChainSummary.from_dict(json.loads(path.read_text()))))
     return rows
 
 
-def pair_rows(summaries: list[ChainSummary]) -> list[dict]:
-    """One Comparison row per (beta, lattice) with both samplers' figures and the gains."""
-    out = []
-    for key in sorted({(s.beta, s.lattice) for s in summaries}):
-        both = {s.sampler: s for s in summaries if (s.beta, s.lattice) == key}
-        out.append(Comparison(both.get("l2hmc"), both.get("hmc")).row())
-    return out
+def is_plain_hmc(summary: ChainSummary) -> bool:
+    """HMC without the instanton move: the baseline every other sampler is compared with."""
+    return (summary.sampler == "hmc" and not summary.instanton_moves
+            and not summary.instanton_layer)
+
+
+def _setting(summary: ChainSummary) -> tuple:
+    return summary.beta, summary.lattice, summary.n_leapfrog
+
+
+def pair_rows(named: list[tuple[str, ChainSummary]]) -> tuple[list[dict], list[str]]:
+    """(rows, refusals): a Comparison row for each summary that is not plain HMC, against
+    the plain-HMC summary at its (beta, lattice, N_LF) (the first one given, when several
+    are), and a line for each that has none."""
+    baselines: dict[tuple, tuple[str, ChainSummary]] = {}
+    for name, s in named:
+        if is_plain_hmc(s):
+            baselines.setdefault(_setting(s), (name, s))
+    rows, refusals = [], []
+    for name, s in named:
+        if is_plain_hmc(s):
+            continue
+        if _setting(s) not in baselines:
+            given = ", ".join(f"beta {b:g} {lat} N_LF {n}" for b, lat, n in baselines) or "none"
+            refusals.append(f"{name} ({s.label}, beta {s.beta:g} {s.lattice} N_LF "
+                            f"{s.n_leapfrog}): no plain-HMC summary with the same beta, "
+                            f"lattice and N_LF to compare with (plain HMC given: {given})")
+            continue
+        base_name, base = baselines[_setting(s)]
+        row = Comparison(s, base).row() | {"sampler": s.label, "source": name,
+                                           "baseline": base_name}
+        if s.chains != base.chains:
+            row["seconds_gain"] = math.nan
+            row["seconds_gain_note"] = (f"no gain per second: {s.chains} chains per rank "
+                                        f"against HMC's {base.chains}")
+        rows.append(row)
+    return rows, refusals
 
 
 def table(rows: list[dict]) -> str:
     def cell(row, key, fmt):
         value = row.get(key, math.nan)
-        return format(value, fmt) if math.isfinite(value) else format("-", fmt[:-2] + "s")
+        width = fmt.split(".")[0]          # a missing figure: '-' in the same width
+        return format(value, fmt) if math.isfinite(value) else format("-", f">{width}")
 
-    head = (f"{'beta':>5} {'lattice':>8} | {'tau HMC':>15} {'tau L2HMC':>15} {'ratio':>6} | "
-            f"{'NLF*tau HMC':>11} {'NLF*tau L2':>10} {'ratio':>6} | {'sec/indep HMC':>13} "
-            f"{'sec/indep L2':>12} {'ratio':>6}")
+    head = (f"{'beta':>5} {'lattice':>8} {'N_LF':>4} | {'tau HMC':>15} {'tau sampler':>15} "
+            f"{'ratio':>6} | {'NLF*tau HMC':>11} {'NLF*tau':>10} {'ratio':>6} | "
+            f"{'sec/indep HMC':>13} {'sec/indep':>12} {'ratio':>6} | sampler")
     lines = [head, "-" * len(head)]
     for r in rows:
-        tau = [f"{r[f'tau_int_{s}']:7.2f} ± {r[f'tau_int_{s}_err']:5.2f}"
-               if f"tau_int_{s}" in r else f"{'-':>15}" for s in ("hmc", "l2hmc")]
+        tau = [f"{r[f'tau_int_{s}']:7.2f} ± {r[f'tau_int_{s}_err']:5.2f}" for s in SAMPLER_KEYS]
         lines.append(
-            f"{r['beta']:5.3g} {r['lattice']:>8} | {tau[0]:>15} {tau[1]:>15} "
-            f"{cell(r, 'tau_int_gain', '6.2f')} | {cell(r, 'nlf_tau_int_hmc', '11.1f')} "
-            f"{cell(r, 'nlf_tau_int_l2hmc', '10.1f')} {cell(r, 'nlf_tau_int_gain', '6.2f')} | "
+            f"{r['beta']:5.3g} {r['lattice']:>8} {r['n_leapfrog']:>4} | {tau[0]:>15} "
+            f"{tau[1]:>15} {cell(r, 'tau_int_gain', '6.2f')} | "
+            f"{cell(r, 'nlf_tau_int_hmc', '11.1f')} {cell(r, 'nlf_tau_int_l2hmc', '10.1f')} "
+            f"{cell(r, 'nlf_tau_int_gain', '6.2f')} | "
             f"{cell(r, 'tau_int_seconds_hmc', '13.4f')} "
             f"{cell(r, 'tau_int_seconds_l2hmc', '12.4f')} "
-            f"{cell(r, 'seconds_gain', '6.2f')}")
+            f"{cell(r, 'seconds_gain', '6.2f')} | {r['sampler']} ({r['source']})")
+        if "seconds_gain_note" in r:
+            lines.append(f"{'':>20}{r['seconds_gain_note']}")
     return "\n".join(lines)
+
+
+SAMPLER_KEYS = ("hmc", "l2hmc")     # Comparison's slots: the baseline and the sampler
 
 
 def main(argv=None) -> int:
@@ -66,13 +109,20 @@ def main(argv=None) -> int:
     except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    paired = pair_rows(rows)
+    paired, refusals = pair_rows(rows)
+    for line in refusals:
+        print(f"not compared: {line}", file=sys.stderr)
+    if not paired:
+        print("error: nothing to compare: give each sampler's summary and plain HMC's at the "
+              "same beta, lattice and N_LF", file=sys.stderr)
+        return 2
     print(table(paired))
     if args.json:
         Path(args.json).write_text(json.dumps(paired, indent=1))
     if args.plot:
         from . import plots
-        plots.tau_vs_beta([plots.TauPoint(r.sampler, r.beta, r.stats.tau_int_charge_int,
-                                          r.stats.tau_int_charge_int_err) for r in rows],
-                          Path(args.plot))
+        plots.tau_vs_beta([plots.TauPoint(f"{s.label} ({name})", s.beta,
+                                          s.stats.tau_int_charge_int,
+                                          s.stats.tau_int_charge_int_err)
+                           for name, s in rows], Path(args.plot))
     return 0
