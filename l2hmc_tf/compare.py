@@ -92,6 +92,9 @@ def table(rows: list[dict]) -> str:
             f"{cell(r, 'seconds_gain', '6.2f')} | {r['sampler']} ({r['source']})")
         if "seconds_gain_note" in r:
             lines.append(f"{'':>20}{r['seconds_gain_note']}")
+        for side, key in (("HMC", "hmc"), ("sampler", "l2hmc")):
+            if r.get(f"trust_warning_{key}"):
+                lines.append(f"{'':>20}{side}: {r[f'trust_warning_{key}']}")
     return "\n".join(lines)
 
 

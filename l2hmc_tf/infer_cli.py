@@ -208,9 +208,12 @@ def main(argv=None) -> int:
         summary = write_summary(outdir, files, therm, seconds, args.steps - first_step)
         write_plots(outdir, files, dyn, shape, beta, attrs["seed"], therm)
         log.info("tau_int(Q_Z) = %.2f ± %.2f, N_LF*tau_int = %.1f, plaquette %.2f sigma and "
-                 "<Q^2> %.2f sigma from exact; wrote %s", summary.stats.tau_int_charge_int,
-                 summary.stats.tau_int_charge_int_err, summary.nlf_tau_int_charge_int,
-                 summary.stats.plaq_sigma, summary.stats.q2_sigma, outdir / "summary.json")
+                 "<Q^2> %.2f sigma from exact (chains %.1f tau_int(Q_Z) long); wrote %s",
+                 summary.stats.tau_int_charge_int, summary.stats.tau_int_charge_int_err,
+                 summary.nlf_tau_int_charge_int, summary.stats.plaq_sigma,
+                 summary.stats.q2_sigma, summary.stats.length_in_tau, outdir / "summary.json")
+        if summary.stats.trust_warning():
+            log.warning("%s", summary.stats.trust_warning())
     return 0
 
 

@@ -49,7 +49,10 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
         est = autocorr.estimate(getattr(history, key), key)
         out[f"tau_int_{key}"] = est.tau_int
         out[f"tau_int_{key}_err"] = est.tau_int_error
+    tau = out["tau_int_charge_int"]
+    length = len(charge) / tau if np.isfinite(tau) and tau > 0 else float("nan")
     return Statistics(**out, accept_mean=float(np.mean(history.accept_prob)),
+                      length_in_tau=length,
                       tunneling_rate=float(np.mean(np.abs(np.diff(charge, axis=0)))),
                       **topology_diagnostics(charge, out["q2_mean"]))
 

@@ -22,6 +22,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 import numpy as np
 
 SAMPLERS = ("l2hmc", "hmc")
+# Chains shorter than this many tau_int(Q_Z) give error bars (and tau_int) that read low.
+TRUSTED_LENGTH_IN_TAU = 20
 
 
 def sampler_label(sampler: str, instanton_layer: bool = False, instanton_moves: int = 0) -> str:
@@ -83,6 +85,19 @@ class Statistics:
     dq2_err: float = math.nan
     tau_int_predicted: float = math.nan      # 4 <Q_Z^2> / <dQ_Z^2> - 1: a diffusing charge's
     tau_int_sokal_per_chain: float = math.nan    # the reference's per-chain estimator
+    length_in_tau: float = math.nan  # analysed trajectories per chain / tau_int(Q_Z)
+
+    def trust_warning(self) -> str | None:
+        """A warning when the chains are too short in units of tau_int(Q_Z) for their error
+        bars (and tau_int's own) to be trusted; None when they are long enough."""
+        if not math.isfinite(self.tau_int_charge_int):
+            return ("warning: Q_Z did not move in these chains, so tau_int(Q_Z) is unknown and "
+                    "the error bars of <Q_Z^2> cannot be trusted; run longer chains")
+        if self.length_in_tau < TRUSTED_LENGTH_IN_TAU:
+            return (f"warning: the chains are only {self.length_in_tau:.1f} tau_int(Q_Z) long "
+                    f"(< {TRUSTED_LENGTH_IN_TAU}), so these error bars cannot be trusted; "
+                    "run more trajectories")
+        return None
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,8 @@ class Comparison:
                         f"q2_sigma_{name}": s.stats.q2_sigma, f"dq2_{name}": s.stats.dq2_mean,
                         f"tau_int_predicted_{name}": s.stats.tau_int_predicted,
                         f"tau_int_sokal_{name}": s.stats.tau_int_sokal_per_chain,
+                        f"length_in_tau_{name}": s.stats.length_in_tau,
+                        f"trust_warning_{name}": s.stats.trust_warning(),
                         f"label_{name}": s.label})
         return row | self.gains()
 

@@ -101,10 +101,12 @@ def format_progress(step: int, total: int, m: dict) -> str:
 
 
 def tau_table(comparison: Comparison) -> str:
-    """Plain-text table of tau_int(Q_Z) and cost for each evaluated sampler."""
+    """Plain-text table of tau_int(Q_Z) and cost for each evaluated sampler, with the chains'
+    length in tau_int(Q_Z) and a warning where that is too short to trust the errors."""
     lines = [f"{'sampler':>8} {'accept':>7} {'tau_int(Q_Z)':>16} {'tau_int(Q_R)':>16} "
              f"{'N_LF*tau':>9} {'dQ^2':>6} {'tau pred':>8} {'plaq sigma':>10} {'Q2 sigma':>9} "
-             f"{'traj/s':>8}"]
+             f"{'traj/s':>8} {'len/tau':>7}"]
+    warnings = []
     for name, r in comparison.samplers().items():
         s = r.stats
         lines.append(
@@ -113,12 +115,14 @@ def tau_table(comparison: Comparison) -> str:
             f"{s.tau_int_charge_sin:8.2f} ± {s.tau_int_charge_sin_err:5.2f} "
             f"{r.nlf_tau_int_charge_int:9.1f} {s.dq2_mean:6.3f} {s.tau_int_predicted:8.2f} "
             f"{s.plaq_sigma:10.2f} {s.q2_sigma:9.2f} "
-            f"{r.trajectories_per_second:8.1f}")
+            f"{r.trajectories_per_second:8.1f} {s.length_in_tau:7.1f}")
+        if s.trust_warning():
+            warnings.append(f"{name}: {s.trust_warning()}")
     gains = comparison.gains()
     if gains and math.isfinite(gains["tau_int_gain"]):
         lines.append(f"gain (HMC / L2HMC): tau_int {gains['tau_int_gain']:.2f}x, per second "
                      f"{gains['seconds_gain']:.2f}x")
-    return "\n".join(lines)
+    return "\n".join(lines + warnings)
 
 
 def evaluate_run(cfg: config_mod.Config, dynamics) -> Comparison:

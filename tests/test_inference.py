@@ -182,6 +182,9 @@ def test_compare_table_and_plots(trained_run, tmp_path):
     base = infer("--hmc", "--config", str(trained_run / "config.yaml"), *common,
                  "--outdir", str(tmp_path / "hmc"))
     assert ours.returncode == 0 and base.returncode == 0, ours.stderr[-2000:] + base.stderr[-2000:]
+    length = json.loads((tmp_path / "l2hmc" / "summary.json").read_text())["length_in_tau"]
+    assert f"(chains {length:.1f} tau_int(Q_Z) long)" in ours.stderr
+    assert ("cannot be trusted" in ours.stderr) == (length < 20)
     for name in ("charge_history.png", "autocorrelation.png", "trace.png"):
         assert (tmp_path / "l2hmc" / name).stat().st_size > 1000
     assert not (tmp_path / "hmc" / "trace.png").exists()
@@ -339,3 +342,30 @@ def test_compare_pairs_every_sampler_with_plain_hmc_at_its_own_setting(tmp_path,
     assert out.count("(") >= 3 and "not compared" in err and "runC" in err
     assert compare.main([str(tmp_path / "runC")]) == 2
     assert "nothing to compare" in capsys.readouterr().err
+
+
+def test_summaries_say_how_many_tau_int_long_the_chains_were():
+    """An AR(1) charge with tau_int = (1 + phi) / (1 - phi) = 9: the summary carries
+    steps / tau_int, and warns below 20 tau_int (and when Q_Z never moved), not above."""
+    from l2hmc_tf import inference
+    from l2hmc_tf.summary import History
+
+    rng = np.random.default_rng(3)
+    phi, chains = 0.8, 32
+
+    def history(steps, frozen=False):
+        q = np.zeros((steps, chains))
+        for t in range(1, steps):
+            q[t] = phi * q[t - 1] + rng.normal(size=chains) * 10.0
+        q = np.zeros_like(q) if frozen else np.rint(q)
+        plaq = 0.9 + 0.01 * rng.normal(size=q.shape)
+        return History(q, q / 2, plaq, np.full(q.shape, 0.8))
+
+    short = inference.summarize(history(120), (8, 8), 3.0)
+    assert short.length_in_tau == pytest.approx(120 / short.tau_int_charge_int)
+    assert 6 < short.tau_int_charge_int < 13 and short.length_in_tau < 20
+    assert "only" in short.trust_warning() and "cannot be trusted" in short.trust_warning()
+    long = inference.summarize(history(3000), (8, 8), 3.0)
+    assert long.length_in_tau > 200 and long.trust_warning() is None
+    frozen = inference.summarize(history(120, frozen=True), (8, 8), 3.0)
+    assert "did not move" in frozen.trust_warning()
