@@ -4,9 +4,9 @@
         [--steps 600] [--therm 300] [--hmc] [--ledger benchmarks/results/campaign.json]
 
 Each run's model (and, with --hmc, plain HMC at its N_LF and initial step size) samples from
-hot chains brought to equilibrium at --beta by --therm HMC trajectories (which fixes the
-plaquettes; the charge sectors are then whatever the hot start gave, which does not matter
-for a per-trajectory rate). The row records <dQ_Z^2> with its Gamma-method error, the
+chains that start in equilibrium at --beta (dynamics.equilibrium_start: charges drawn from
+the exact P(Q), then --therm HMC trajectories; rows before 2026-12-01 06:40 started hot and
+were thermalised by HMC alone, which fixes the plaquettes but not the charge sectors). The row records <dQ_Z^2> with its Gamma-method error, the
 acceptance and the tau_int it predicts (docs/physics.md section 10), with the run's recipe,
 its training steps and its wall and CPU seconds over all resumptions, so the ledger shows
 how each run's signal grew with training. Minutes per run, where a tau_int takes hours.
@@ -24,9 +24,9 @@ from .common import command, machine, write_json
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
-from l2hmc_tf import checkpoints, config, exact, inference, lattice  # noqa: E402
+from l2hmc_tf import checkpoints, config, exact, inference  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import Sampler, from_config, hmc, hmc_thermalize  # noqa: E402
+from l2hmc_tf.dynamics import Sampler, equilibrium_start, from_config, hmc  # noqa: E402
 
 LEDGER = Path("benchmarks/results/campaign.json")
 
@@ -48,8 +48,8 @@ def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
            seed: int) -> dict:
     """<dQ_Z^2>, its error, acceptance and predicted tau_int of `model` at beta."""
     cfg_nlf, eps = model.n_leapfrog, float(model.leapfrog_layers[0].eps_x)
-    x = lattice.random_start(chains, *shape, dtype=model.compute_dtype, seed=seed)
-    x = hmc_thermalize(x, beta, therm, cfg_nlf, min(eps, 0.15), seed=seed)
+    x = equilibrium_start(chains, shape, beta, therm, cfg_nlf, min(eps, 0.15), seed=seed,
+                          dtype=model.compute_dtype)
     tic = time.perf_counter()
     _, history = inference.sample_chain(Sampler(model, seed=seed), x, beta, steps)
     seconds = time.perf_counter() - tic
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     p.add_argument("--lattice", default="16x16")
     p.add_argument("--chains", type=int, default=32)
     p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--therm", type=int, default=300, help="HMC trajectories at --beta first")
+    p.add_argument("--therm", type=int, default=300,
+                   help="HMC trajectories at --beta after the equilibrium start")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--hmc", action="store_true", help="also screen plain HMC")
     p.add_argument("--note", default="", help="why this screen was run (kept in the row)")
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
     ledger = json.loads(args.ledger.read_text()) if args.ledger.is_file() else {"rows": []}
     for name, model, recipe, record in models:
         row = {"run": name, "beta": args.beta, "lattice": args.lattice, "chains": args.chains,
-               "steps": args.steps, "therm": args.therm, "note": args.note, **record,
+               "steps": args.steps, "therm": args.therm, "start": "equilibrium",
+               "note": args.note, **record,
                **screen(model, args.beta, shape, args.chains, args.steps, args.therm,
                         args.seed),
                "recipe": recipe, "command": command(), "date": time.strftime("%Y-%m-%d %H:%M")}

@@ -78,6 +78,32 @@ def torus_observables(lt: int, lx: int, betas) -> dict[str, np.ndarray]:
             "chi_q": (q2 / volume).reshape(shape)}
 
 
+def charge_distribution(lt: int, lx: int, beta: float, q_max: int = 16) -> np.ndarray:
+    """P(Q_Z = Q) for Q = -q_max..q_max on an lt x lx torus: the Fourier coefficients of
+    Z(theta) = sum_n g(n + theta/2pi)^V (section 2), g(nu) = (1/pi) int_0^pi e^{beta cos phi}
+    cos(nu phi) dphi. Z is smooth and 2pi-periodic, so the trapezoid rule on a uniform theta
+    grid is exact to round-off; g^V is taken relative to g(0)^V in log space."""
+    lt, lx = check_shape(lt, lx)
+    check_beta(beta)
+    volume = lt * lx
+    n_theta = 4 * (q_max + 1) + 64                     # no aliasing for |Q| <= q_max
+    theta = 2 * math.pi * np.arange(n_theta) / n_theta - math.pi
+    n = np.arange(-N_SECTORS, N_SECTORS + 1, dtype=np.float64)
+    nu = n[:, None] + theta[None, :] / (2 * math.pi)    # [sector, theta]
+    nodes, quad_w = np.polynomial.legendre.leggauss(N_QUADRATURE)
+    phi = 0.5 * math.pi * (nodes + 1.0)
+    kernel = 0.5 * quad_w * np.exp(beta * (np.cos(phi) - 1.0))   # e^{-beta} scaled
+    g = np.cos(nu[..., None] * phi) @ kernel                      # [sector, theta]
+    g0 = float(np.sum(kernel))
+    with np.errstate(divide="ignore"):
+        log_ratio = volume * (np.log(np.abs(g)) - math.log(g0))
+    z = np.sum(np.sign(g) ** volume * np.exp(log_ratio), axis=0)   # Z(theta) / g(0)^V
+    charges = np.arange(-q_max, q_max + 1)
+    p = np.cos(np.outer(charges, theta)) @ z
+    p = np.maximum(p, 0.0)                              # round-off in the far tails
+    return p / np.sum(p)
+
+
 def infinite_volume_plaquette(betas) -> np.ndarray:
     """<cos x_P> = I_1(beta) / I_0(beta) in infinite volume."""
     b = np.asarray(betas, dtype=np.float64)

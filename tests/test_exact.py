@@ -102,3 +102,30 @@ def test_command_line_table_and_json():
     assert rows[1]["chi_q"] == pytest.approx(rows[1]["q2"] / 64)
     bad = subprocess.run(cmd[:4] + ["--beta", "-1"], capture_output=True, text=True)
     assert bad.returncode != 0 and "beta" in bad.stderr
+
+
+def test_charge_distribution_has_the_exact_second_moment():
+    """P(Q) from the Fourier transform of Z(theta) sums to 1, is even, and its <Q^2> is the
+    character expansion's, at small and large beta and volume."""
+    for L, beta in ((4, 1.0), (8, 2.0), (8, 4.0), (16, 6.0), (16, 7.0)):
+        p = exact.charge_distribution(L, L, beta)
+        q = np.arange(-16, 17)
+        assert np.sum(p) == pytest.approx(1.0) and np.allclose(p, p[::-1], atol=1e-14)
+        assert np.sum(q**2 * p) == pytest.approx(float(exact.torus_observables(L, L, beta)["q2"]),
+                                                 rel=1e-9)
+
+
+def test_equilibrium_start_matches_the_exact_charge_and_plaquette():
+    """256 independent chains from equilibrium_start at beta 4 on 8x8 (where a hot start needs
+    hundreds of trajectories): <Q_Z^2> and the plaquette across chains within 3 standard
+    errors of the exact values, after 40 HMC trajectories."""
+    from l2hmc_tf import dynamics, lattice
+
+    x = dynamics.equilibrium_start(256, (8, 8), 4.0, 40, 8, 0.2, seed=3, dtype="float64")
+    q2 = np.rint(lattice.charge_int(x).numpy()) ** 2
+    plaq = lattice.mean_plaquette(x).numpy()
+    truth = exact.torus_observables(8, 8, 4.0)
+    for values, exact_value in ((q2, truth["q2"]), (plaq, truth["plaquette"])):
+        err = np.std(values) / np.sqrt(len(values))
+        assert abs(np.mean(values) - float(exact_value)) < 3 * err, (np.mean(values), exact_value)
+    assert len(set(np.rint(lattice.charge_int(x).numpy()))) >= 3
