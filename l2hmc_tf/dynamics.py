@@ -95,9 +95,12 @@ class Dynamics(keras.Model):
             return (v_net, *x_nets, *x_nets[:n // 2][::-1])
         v_net, *x_nets = self.leapfrog_layers[mirror].networks
         if not network.v_network:
-            v_net = ScalarHeads(network.init_scale, dtype=self.dtype_policy,
-                                name=f"scalars_{k}")
+            v_net = self._scalar_heads(network, f"_{k}")
         return (v_net, *x_nets[::-1])
+
+    def _scalar_heads(self, network: NetworkConfig, suffix: str) -> ScalarHeads:
+        """A layer's own two tempering numbers (the scalar kind, or no v-network)."""
+        return ScalarHeads(network.init_scale, dtype=self.dtype_policy, name=f"scalars{suffix}")
 
     def _networks(self, network: NetworkConfig, suffix: str, n_x: int | None = None) -> tuple:
         """(v_net, x_net_b, x_net_c) of one layer; the scalar kind has no x-networks, the
@@ -105,8 +108,7 @@ class Dynamics(keras.Model):
         n_x), and network.v_network false puts the scalar kind's two numbers in place of
         v_net."""
         if network.kind == "scalar" or not network.v_network:
-            v_net = ScalarHeads(network.init_scale, dtype=self.dtype_policy,
-                                name=f"scalars{suffix}")
+            v_net = self._scalar_heads(network, suffix)
             if network.kind == "scalar":
                 return v_net, None, None
         x_names = ([f"x_net_{k}" for k in range(n_x or network.x_subupdates)]
@@ -424,8 +426,9 @@ def equilibrium_start(chains: int, lattice_shape, beta: float, n_trajectories: i
     charge_distribution), its links set to Q times the instanton field A (every plaquette
     2 pi Q / V, so Q_Z = Q) plus Gaussian noise of the plaquettes' equilibrium width, then
     n_trajectories of HMC at beta equilibrate the plaquettes inside the sector, which HMC at
-    large beta keeps (at small beta the noise or HMC may move Q, and HMC mixes it anyway). A hot start instead begins with the
-    wrong <Q_Z^2> and takes ~tau_int(Q_Z) trajectories (thousands at beta 6) to forget it."""
+    large beta keeps (at small beta the noise or HMC may move Q, and HMC mixes it anyway).
+    A hot start instead begins with the wrong <Q_Z^2> and takes ~tau_int(Q_Z) trajectories
+    (thousands at beta 6) to forget it."""
     from . import exact
     lt, lx = check_shape(*lattice_shape)
     check_beta(beta)

@@ -59,8 +59,8 @@ def direction_factors(forward, dtype):
     return f, 2.0 * f - 1.0
 
 
-def per_chain(factor):
-    """A direction factor as it multiplies per-chain numbers [batch]."""
+def _as_chain_vector(factor):
+    """A direction factor as it multiplies per-chain numbers [batch] (not links)."""
     return factor if isinstance(factor, float) else tf.reshape(factor, [-1])
 
 
@@ -75,7 +75,7 @@ def v_update(v, force, eps, heads: Heads | None, forward):
     logdet = sum_links(half * heads.s)
     # forward: v e^{h s} - kick; inverse: (v + kick) e^{-h s}
     v_new = (v + (1.0 - f) * kick) * tf.exp(sign * half * heads.s) - f * kick
-    return v_new, per_chain(sign) * logdet
+    return v_new, _as_chain_vector(sign) * logdet
 
 
 def x_shift(v, eps, heads: Heads) -> tf.Tensor:

@@ -53,7 +53,7 @@ class PeriodicConv2D(keras.layers.Layer):
     """Conv2D on the torus. A stack of them pads its input once (`circular_pad` by the sum
     of their halos) and runs each with `valid`: a valid convolution of a circularly padded
     field is the circular convolution, padded by one halo less, so no layer pads again
-    (padding a 16-channel activation costs ~40% of its 3x3 convolution on a CPU)."""
+    (3-5% per network call measured on one CPU thread; docs/performance.md)."""
 
     def __init__(self, filters: int, kernel_size: int, activation=None,
                  kernel_initializer="glorot_uniform", **kwargs):
