@@ -161,15 +161,20 @@ def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:
 
 
 def check_init_from(cfg: config_mod.Config) -> Path | None:
-    """The weights file named by training.init_from, checked against cfg before any work:
-    the same architecture (config.Config.architecture)."""
+    """The weights file named by training.init_from (the run's saved model, else its newest
+    checkpoint), checked against cfg before any work: the same architecture
+    (config.Config.architecture)."""
     source = cfg.training.init_from
     if source is None:
         return None
     try:
         weights, cfg_path = _model_files(Path(source))
     except FileNotFoundError as err:
-        raise config_mod.ConfigError(f"training.init_from: {err}") from None
+        # A run still in training (a campaign run) starts others from its newest checkpoint.
+        newest = list_checkpoints(Path(source))
+        if not newest or not (Path(source) / "config.yaml").is_file():
+            raise config_mod.ConfigError(f"training.init_from: {err}") from None
+        weights, cfg_path = newest[-1] / MODEL_FILE, Path(source) / "config.yaml"
     was = config_mod.load(cfg_path).architecture()
     for key, now in cfg.architecture().items():
         if was.get(key) != now:

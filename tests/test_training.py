@@ -163,6 +163,16 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path):
     assert finetune.weights_digest() != source.weights_digest()
 
 
+def test_init_from_a_run_still_in_training_takes_its_newest_checkpoint(tmp_path):
+    source = training.Trainer(tiny(), tmp_path / "campaign")
+    source.fit()
+    config.dump(source.cfg, tmp_path / "campaign" / "config.yaml")
+    assert not (tmp_path / "campaign" / checkpoints.MODEL_FILE).exists()
+    started = training.Trainer(tiny(f"training.init_from={tmp_path / 'campaign'}"),
+                               tmp_path / "next")
+    assert started.weights_digest() == source.weights_digest()
+
+
 def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
     source = tmp_path / "b2"
     source.mkdir()
