@@ -116,13 +116,14 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
-    chains it needs. Both start from the same hot start after hmc_therm HMC trajectories
-    (a model with low acceptance would otherwise spend its chain reaching equilibrium).
+    chains it needs. Both start from the same equilibrium start (dynamics.equilibrium_start:
+    charges from the exact P(Q), then hmc_therm HMC trajectories), so that neither spends its
+    chain reaching equilibrium (HMC at beta 6 would take thousands of trajectories).
     instanton_moves: Metropolis instanton proposals after each trajectory of `model` (not of
     the HMC it is compared with). The row names the model's `variant` (network kind, or hmc)
     and whether it uses the 2D-U(1)-only instanton shift (`instanton`)."""
-    from l2hmc_tf import inference, lattice
-    from l2hmc_tf.dynamics import hmc, hmc_thermalize
+    from l2hmc_tf import inference
+    from l2hmc_tf.dynamics import equilibrium_start, hmc
 
     def run(name, dyn, cap, moves=0):
         def progress(n, stats):
@@ -133,9 +134,8 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                                   lattice_shape=shape, rel_error=rel_error, max_steps=cap,
                                   on_chunk=progress, start=start, instanton_moves=moves)
 
-    start = hmc_thermalize(lattice.random_start(chains, *shape, dtype=model.compute_dtype,
-                                                seed=11),
-                           beta, hmc_therm, model.n_leapfrog, hmc_step_size, seed=11)
+    start = equilibrium_start(chains, shape, beta, hmc_therm, model.n_leapfrog, hmc_step_size,
+                              seed=11, dtype=model.compute_dtype)
     hmc_key = (beta, tuple(shape), model.n_leapfrog, hmc_step_size, chains, steps, rel_error,
                hmc_max_steps or max_steps, hmc_therm)
     if hmc_key not in _HMC_RESULTS:
@@ -144,7 +144,8 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves),
                             _HMC_RESULTS[hmc_key])
     variant = model.network_config.kind if model.has_networks else "hmc"
-    return comparison.row() | {"hmc_therm": hmc_therm, "variant": variant,
+    return comparison.row() | {"hmc_therm": hmc_therm, "start": "equilibrium",
+                               "variant": variant,
                                "instanton": bool(model.instanton or instanton_moves),
                                "instanton_layer": model.instanton,
                                "instanton_moves": instanton_moves}

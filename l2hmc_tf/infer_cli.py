@@ -2,6 +2,7 @@
 
     bin/infer.py --run RUN_DIR [--beta B] [--lattice 16x16] [--steps N] [--chains C]
     bin/infer.py --hmc --config FILE [--set k=v ...] [--beta B] [--lattice LxL] ...
+New chains start in equilibrium (--start): a measurement at large beta is not its start.
 Writes OUTDIR/inference.h5 (one file per rank under Horovod: inference.rank<r>.h5) and
 OUTDIR/summary.json, refreshed after every chunk.
 """
@@ -23,7 +24,8 @@ from .checks import check_beta, check_positive_int, parse_lattice
 from .chainfile import ChainFile
 from .distributed import make_distribution
 from .dynamics import Sampler, hmc
-from .inference import run_to_file, sample_chain, summarize_files
+from .inference import (START_HMC_TRAJECTORIES, equilibrium_chains, run_to_file, sample_chain,
+                        summarize_files)
 from .summary import ChainSummary, sampler_label
 
 log = logging.getLogger("l2hmc_tf")
@@ -53,6 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "Q_Z by one (exact; a move only 2D U(1) has; default 0)")
     p.add_argument("--target-accept", type=float, default=None,
                    help="HMC only: tune the step size to this acceptance before measuring")
+    p.add_argument("--start", default="equilibrium", metavar="equilibrium|hot|OUTPUT",
+                   help="how new chains begin: 'equilibrium' (default; 2D U(1): each chain's "
+                        "Q_Z drawn from the exact P(Q), links Q_Z times the instanton field, "
+                        f"then {START_HMC_TRAJECTORIES} HMC trajectories), 'hot' (uniform "
+                        "links), or an earlier output (its directory or .h5 file) whose final "
+                        "states the chains continue")
     p.add_argument("--outdir", help="output directory (default: under the run or runs/)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted output")
     return p.parse_args(argv)
@@ -137,6 +145,34 @@ def rank_file(outdir: Path, rank: int, size: int) -> Path:
     return outdir / ("inference.h5" if size == 1 else f"inference.rank{rank}.h5")
 
 
+START_KINDS = ("equilibrium", "hot")
+
+
+def continued_states(start: str, chains: int, shape, rank: int, size: int) -> np.ndarray:
+    """The final links of the earlier output that --start names (a directory: this rank's
+    file in it), checked to hold `chains` chains of `shape`."""
+    source = Path(start)
+    if source.is_dir():
+        source = rank_file(source, rank, size)
+    if not source.is_file():
+        raise UsageError(f"--start {start}: {source} does not exist; give 'equilibrium', 'hot' "
+                         "or an earlier bin/infer.py output (its directory or .h5 file)")
+    try:
+        reader = ChainFile.open_read(source)
+    except (OSError, KeyError) as err:
+        raise UsageError(f"--start {start}: {source} is not a bin/infer.py output "
+                         f"({err})") from None
+    try:
+        x, _ = reader.state()
+    finally:
+        reader.close()
+    if x.shape != (chains, *shape, 2):
+        raise UsageError(f"--start {start}: {source} ends with {x.shape[0]} chains on "
+                         f"{x.shape[1]}x{x.shape[2]}, this run asks for {chains} on "
+                         f"{shape[0]}x{shape[1]}; use the same --chains and --lattice")
+    return x
+
+
 def _prepare_output(args, dist):
     """Everything checked and the output directory made; raises before any sampling."""
     dyn, cfg, beta, shape, sampler_name, outdir = prepare(args)
@@ -146,8 +182,21 @@ def _prepare_output(args, dist):
              "chains": args.chains, "instanton_moves": args.instanton,
              "instanton_layer": int(dyn.instanton)}
     _check_output(path, args.resume, attrs)
+    continued = None
+    if not args.resume and args.start not in START_KINDS:
+        continued = continued_states(args.start, args.chains, shape, dist.rank, dist.size)
     outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
-    return dyn, beta, shape, outdir, path, attrs
+    return dyn, beta, shape, outdir, path, attrs, continued
+
+
+def initial_links(args, dyn, beta: float, shape, seed: int,
+                  continued: np.ndarray | None) -> tf.Tensor:
+    """The chains' first state as --start asks (continued: the states continued_states read)."""
+    if continued is not None:
+        return tf.constant(continued, dyn.compute_dtype)
+    if args.start == "hot":
+        return lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype, seed=seed)
+    return equilibrium_chains(dyn, beta, args.chains, shape, seed)
 
 
 def _therm(args) -> int:
@@ -156,16 +205,15 @@ def _therm(args) -> int:
 
 
 def _sample(args, dist, dyn, beta, shape, outdir: Path, path: Path,
-            attrs: dict) -> tuple[float, int]:
+            attrs: dict, continued: np.ndarray | None) -> tuple[float, int]:
     """Create (or reopen) this rank's chain file and sample it to --steps; returns the wall
     seconds and the step the file held before."""
     therm = _therm(args)
     sampler = Sampler(dyn, seed=attrs["seed"], instanton_moves=args.instanton)
     if not args.resume:
-        x0 = lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype,
-                                  seed=attrs["seed"])
+        x0 = initial_links(args, dyn, beta, shape, attrs["seed"], continued)
         attrs.update(version=__version__, step_size=float(dyn.leapfrog_layers[0].eps_x),
-                     thermalization=therm)
+                     thermalization=therm, start=args.start)
         ChainFile.create(path, attrs, x0.numpy(), sampler.rng_state(), args.chunk).close()
     truth = exact.torus_observables(*shape, beta)
     log.info("%s at beta %g on %dx%d: %d chains x %d trajectories -> %s (exact plaquette "
@@ -191,7 +239,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         dist = make_distribution()
-        dyn, beta, shape, outdir, path, attrs = _prepare_output(args, dist)
+        dyn, beta, shape, outdir, path, attrs, continued = _prepare_output(args, dist)
     except (UsageError, config_mod.ConfigError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -200,7 +248,22 @@ def main(argv=None) -> int:
     if args.target_accept is not None:
         eps = tune_step_size(dyn, shape, beta, args.target_accept, args.seed)
         log.info("tuned HMC step size to %.4f for acceptance %.2f", eps, args.target_accept)
-    seconds, first_step = _sample(args, dist, dyn, beta, shape, outdir, path, attrs)
+    try:
+        _sample_and_report(args, dist, dyn, beta, shape, outdir, path, attrs, continued)
+    except atomic.WriteError as err:
+        print(f"error: {err}; the chains committed before it are intact: free space, then "
+              "run the same command with --resume", file=sys.stderr)
+        return WRITE_FAILED
+    return 0
+
+
+WRITE_FAILED = 4    # exit code: an output could not be written (a full disk, a quota)
+
+
+def _sample_and_report(args, dist, dyn, beta, shape, outdir: Path, path: Path, attrs: dict,
+                       continued: np.ndarray | None) -> None:
+    """Sample this rank's chains to --steps; rank 0 then writes summary.json and plots."""
+    seconds, first_step = _sample(args, dist, dyn, beta, shape, outdir, path, attrs, continued)
     dist.barrier()          # every rank's file is complete before rank 0 reads them
     if dist.is_root:
         therm = _therm(args)
@@ -214,7 +277,6 @@ def main(argv=None) -> int:
                  summary.stats.q2_sigma, summary.stats.length_in_tau, outdir / "summary.json")
         if summary.stats.trust_warning():
             log.warning("%s", summary.stats.trust_warning())
-    return 0
 
 
 def write_summary(outdir: Path, files, therm: int, seconds: float,

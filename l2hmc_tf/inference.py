@@ -14,11 +14,12 @@ import tensorflow as tf
 
 from . import autocorr, exact, lattice
 from .checks import check_beta, check_positive_int
-from .dynamics import Sampler
+from .dynamics import Sampler, equilibrium_start
 from .summary import SERIES, ChainSummary, History, Statistics
 
 DEFAULT_REL_ERROR = 0.2
 MIN_LENGTH_IN_TAU = 30   # below this the Gamma-method error of tau_int is itself unreliable
+START_HMC_TRAJECTORIES = 100   # HMC trajectories that equilibrate an equilibrium start's plaquettes
 
 
 def sample_chain(sampler: Sampler, x: tf.Tensor, beta: float, n_steps: int):
@@ -69,9 +70,19 @@ def topology_diagnostics(charge: np.ndarray, q2_mean: float) -> dict:
             "tau_int_sokal_per_chain": autocorr.tau_int_per_chain_sokal(charge)}
 
 
-def _start(dynamics, shape, chains: int, seed: int, start: tf.Tensor | None) -> tf.Tensor:
+def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int) -> tf.Tensor:
+    """The default start of every measurement (2D U(1)): dynamics.equilibrium_start, with
+    START_HMC_TRAJECTORIES of HMC at the sampler's N_LF and a step of at most 0.15, so that
+    neither sampler spends its chain reaching the right charge sectors."""
+    step = min(float(dynamics.leapfrog_layers[0].eps_x), 0.15)
+    return equilibrium_start(chains, shape, beta, START_HMC_TRAJECTORIES, dynamics.n_leapfrog,
+                             step, seed=seed, dtype=dynamics.compute_dtype)
+
+
+def _start(dynamics, beta: float, shape, chains: int, seed: int,
+           start: tf.Tensor | None) -> tf.Tensor:
     if start is None:
-        return lattice.random_start(chains, *shape, dtype=dynamics.compute_dtype, seed=seed)
+        return equilibrium_chains(dynamics, beta, chains, shape, seed)
     x = lattice.check_links(start, shape=shape, dtype=dynamics.compute_dtype)
     if x.shape[0] != chains:
         raise ValueError(f"start holds {x.shape[0]} chains but {chains} were asked for")
@@ -82,8 +93,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
              lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
              max_steps: int | None = None, on_chunk=None,
              start: tf.Tensor | None = None, instanton_moves: int = 0) -> ChainSummary:
-    """Sample from a hot start (or from `start`, chains already thermalised, e.g. by
-    dynamics.hmc_thermalize), drop `therm` steps, and summarise with wall-clock cost.
+    """Sample from an equilibrium start (equilibrium_chains; or from `start`, chains already
+    thermalised), drop `therm` steps, and summarise with wall-clock cost.
 
     With `rel_error`, the chains keep going (their length doubling, up to `max_steps`) until
     tau_int(Q_Z) is known to that relative error and the chains are at least
@@ -95,7 +106,7 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
     """
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
     sampler = Sampler(dynamics, seed=seed, instanton_moves=instanton_moves)
-    x, _ = sampler.one_step(_start(dynamics, shape, chains, seed, start), beta)   # trace
+    x, _ = sampler.one_step(_start(dynamics, beta, shape, chains, seed, start), beta)  # trace
     parts, seconds, total, todo = [], 0.0, 0, steps
     while True:
         tic = time.perf_counter()
@@ -117,7 +128,8 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         lattice=f"{shape[0]}x{shape[1]}", n_leapfrog=dynamics.n_leapfrog, chains=chains,
         steps=total, thermalization=drop, stats=stats, wall_seconds=seconds,
         trajectories_per_second=total / seconds, tau_int_precise=precise,
-        instanton_layer=dynamics.instanton, instanton_moves=instanton_moves)
+        instanton_layer=dynamics.instanton, instanton_moves=instanton_moves,
+        start="equilibrium" if start is None else "given")
 
 
 def _precise_enough(stats: Statistics, length: int, rel_error: float) -> bool:
@@ -164,7 +176,7 @@ def summarize_files(paths, therm: int) -> ChainSummary:
     drop = min(therm, max(steps - autocorr.MIN_STEPS, 0))
     meta = {key: attrs[key].item() if hasattr(attrs[key], "item") else attrs[key]
             for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed", "instanton_moves",
-                        "instanton_layer") if key in attrs}
+                        "instanton_layer", "start") if key in attrs}
     meta["instanton_layer"] = bool(meta.get("instanton_layer", False))
     return ChainSummary(**meta, chains=history.plaq.shape[1], steps=steps, thermalization=drop,
                         stats=summarize(history.drop(drop), (lt, lx), float(attrs["beta"])))

@@ -118,6 +118,7 @@ class ChainSummary:
     files: tuple[str, ...] = field(default=())
     instanton_layer: bool = False   # dynamics.instanton: x -> x + d A inside each trajectory
     instanton_moves: int = 0        # Metropolis proposals x -> x +- A after each trajectory
+    start: str | None = None        # "equilibrium", "hot", "given" or the output continued
 
     @property
     def label(self) -> str:

@@ -229,8 +229,9 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     short = inference.evaluate(sampler, 1.0, chains=8, steps=8, therm=20, seed=5)
     assert short.thermalization == 8 - autocorr.MIN_STEPS       # keeps what pyerrors needs
     given = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
-                               start=lattice.random_start(8, 8, 8, seed=5))
-    assert given.stats.plaq_mean == fixed.stats.plaq_mean     # the hot start it would have drawn
+                               start=inference.equilibrium_chains(sampler, 1.0, 8, (8, 8), 5))
+    assert given.stats.plaq_mean == fixed.stats.plaq_mean     # the start it would have drawn
+    assert fixed.start == "equilibrium" and given.start == "given"
     with pytest.raises(ValueError, match="start holds 4 chains but 8"):
         inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
                            start=lattice.random_start(4, 8, 8))
@@ -369,3 +370,32 @@ def test_summaries_say_how_many_tau_int_long_the_chains_were():
     assert long.length_in_tau > 200 and long.trust_warning() is None
     frozen = inference.summarize(history(120, frozen=True), (8, 8), 3.0)
     assert "did not move" in frozen.trust_warning()
+
+
+def test_infer_starts_in_equilibrium_or_continues_an_earlier_output(tmp_path):
+    """--start: the default equilibrium start is recorded; --start OUTPUT continues its final
+    states (at beta 6 on 8x8 HMC keeps each hot chain's charge sector, so the continued
+    chains begin in the earlier output's sectors, which an equilibrium start, mostly Q = 0,
+    would not); a start of another shape is refused before any work."""
+    beta6 = [*HMC[:3], "--beta", "6.0", "--chains", "8", "--steps", "10"]
+    default = infer(*beta6, "--outdir", str(tmp_path / "eq"))
+    hot = infer(*beta6, "--start", "hot", "--outdir", str(tmp_path / "hot"))
+    assert default.returncode == 0 and hot.returncode == 0, default.stderr[-2000:]
+    assert summary(tmp_path / "eq")["start"] == "equilibrium"
+    assert summary(tmp_path / "hot")["start"] == "hot"
+    go_on = infer(*beta6, "--start", str(tmp_path / "hot"), "--outdir", str(tmp_path / "on"))
+    assert go_on.returncode == 0, go_on.stderr[-2000:]
+    assert summary(tmp_path / "on")["start"] == str(tmp_path / "hot")
+    with h5py.File(tmp_path / "hot" / "inference.h5") as before, \
+            h5py.File(tmp_path / "on" / "inference.h5") as after:
+        last, first = np.rint(before["charge_int"][-1]), np.rint(after["charge_int"][0])
+    assert np.any(last != 0) and np.array_equal(first, last), (last, first)
+    for args, needle in [(["--chains", "4"], "ends with 8 chains"),
+                         (["--start", str(tmp_path / "none")], "does not exist"),
+                         (["--start", str(tmp_path / "eq" / "summary.json")],
+                          "not a bin/infer.py output")]:
+        start = [] if "--start" in args else ["--start", str(tmp_path / "hot")]
+        done = infer(*beta6, *start, *args, "--outdir", str(tmp_path / "bad"))
+        err = done.stderr.strip()
+        assert done.returncode == 2 and needle in err and len(err.splitlines()) == 1, err
+        assert not (tmp_path / "bad").exists()
