@@ -26,21 +26,43 @@ def test_the_shift_moves_the_integer_charge_by_one():
             np.testing.assert_allclose(moved - q, sign, atol=1e-9)
 
 
-@pytest.mark.parametrize("kind", ["hmc", "conv"])
-def test_the_instanton_layer_keeps_the_map_an_exact_involution(kind):
-    """With an odd N_LF the shift sits after layer 1 forward and after layer 2 backward."""
-    dyn = nontrivial_model(kind, n_leapfrog=3, instanton=True)
+@pytest.mark.parametrize("kind", ["hmc", "conv", "mlp", "scalar", "gauge"])
+@pytest.mark.parametrize("n_lf", [1, 2, 3, 4])
+def test_the_instanton_layer_keeps_the_map_an_exact_involution(kind, n_lf):
+    """F_{-d}(F_d(x, v)) = (x, v) with the logdet negated, for every kind and N_LF 1-4 (the
+    shift sits after layer N_LF // 2 forward and mirrored backward, also for odd N_LF)."""
+    dyn = nontrivial_model(kind, n_leapfrog=n_lf, instanton=True)
     x = lattice.random_start(8, 4, 4, dtype=tf.float64, seed=5)
     v = tf.random.stateless_normal(x.shape, [5, 1], dtype=tf.float64)
     d = tf.constant([1.0, -1.0] * 4, tf.float64)
     there = dyn.propose(x, v, d, 2.0)
-    plain = nontrivial_model(kind, n_leapfrog=3).propose(x, v, d, 2.0)
+    plain = nontrivial_model(kind, n_leapfrog=n_lf).propose(x, v, d, 2.0)
     dq = lattice.charge_int(there.x) - lattice.charge_int(plain.x)
     assert float(tf.reduce_max(tf.abs(dq))) > 0.5          # the shift does move the charge
     back = dyn.propose(there.x, there.v, -d, 2.0)
     assert float(tf.reduce_max(tf.abs(lattice.wrap(back.x - x)))) < 1e-12
     np.testing.assert_allclose(back.v, v, atol=1e-12)
     np.testing.assert_allclose(back.logdet, -there.logdet, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["hmc", "gauge"])
+@pytest.mark.parametrize("n_lf", [1, 2, 3, 4])
+def test_the_trace_shows_the_charge_jump_right_after_layer_half(kind, n_lf):
+    """trace() of a near-smooth trajectory (small links and momenta, so no plaquette nears
+    pi and only the shift can move Q_Z): one row per layer and one for the shift, and Q_Z
+    changes by d exactly once, right after layer N_LF // 2 forward (N_LF - N_LF // 2
+    backward)."""
+    dyn = nontrivial_model(kind, shape=(8, 8), n_leapfrog=n_lf, instanton=True, s_bias=0.0)
+    x = 0.05 * tf.random.stateless_normal([4, 8, 8, 2], [2, 3], dtype=tf.float64)
+    v = 0.05 * tf.random.stateless_normal(x.shape, [2, 4], dtype=tf.float64)
+    for direction in (1, -1):
+        charge = dyn.trace(x, v, 2.0, direction=direction)["charge_int"]
+        assert charge.shape == (n_lf + 2, 4)
+        jumps = np.rint(np.diff(charge, axis=0))
+        half = n_lf // 2 if direction > 0 else n_lf - n_lf // 2
+        expected = np.zeros_like(jumps)
+        expected[half] = direction
+        np.testing.assert_array_equal(jumps, expected)
 
 
 class ShiftWithoutMetropolis(dynamics.Sampler):

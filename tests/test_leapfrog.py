@@ -115,6 +115,31 @@ def test_zero_network_outputs_give_the_hmc_proposal(kind):
     np.testing.assert_allclose(layered.logdet, 0.0, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_lf", [1, 2, 5])
+def test_the_scalar_fast_path_equals_its_layer_path(n_lf):
+    """The scalar kind's one-pass leapfrog (integrators.leapfrog, both directions in one
+    batch) against its layers run one by one per direction (Dynamics._run), with trained
+    numbers s, q != 0 that differ by layer and eps_x != eps_v: equal to float64 rounding."""
+    dyn = nontrivial_model("scalar", shape=(6, 6), n_leapfrog=n_lf)
+    rng = np.random.default_rng(n_lf)
+    for layer in dyn.leapfrog_layers:
+        for number in (layer.networks[0].s, layer.networks[0].q):
+            number.assign(rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0]))
+        layer.log_eps_x.assign(np.log(rng.uniform(0.2, 0.3)))
+        layer.log_eps_v.assign(np.log(rng.uniform(0.35, 0.45)))
+    assert dyn.has_fast_path
+    x, v = state(6, (6, 6), seed=4)
+    d = tf.constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0], tf.float64)
+    fast = dyn.propose(x, v, d, 2.0)
+    assert float(tf.reduce_max(tf.abs(fast.logdet))) > 0.1      # the numbers do act
+    for sign, forward in ((1.0, True), (-1.0, False)):
+        chosen = np.flatnonzero(d.numpy() == sign)
+        layered = dyn._run(tf.gather(x, chosen), tf.gather(v, chosen), 2.0, forward)
+        assert max_angle_diff(layered.x, tf.gather(fast.x, chosen)) < 1e-12
+        np.testing.assert_allclose(layered.v, tf.gather(fast.v, chosen), atol=1e-12, rtol=0)
+        np.testing.assert_allclose(layered.logdet, tf.gather(fast.logdet, chosen), atol=1e-12)
+
+
 def test_zero_network_outputs_match_compiled_hmc():
     """The samplers too: same seeds give the same accept decisions, and states equal to
     float32 rounding (the two integrators order their products differently)."""

@@ -31,7 +31,7 @@ def expected_log_ratio(x, v, proposal, beta):
             - kinetic(proposal.v) + np.asarray(proposal.logdet, np.float64))
 
 
-@pytest.mark.parametrize("kind", ["hmc", "conv", "mlp", "scalar"])
+@pytest.mark.parametrize("kind", ["hmc", "conv", "mlp", "scalar", "gauge"])
 def test_one_step_takes_the_metropolis_hastings_decision_with_the_jacobian(kind):
     """For the draws replayed from the sampler's RNG state, the compiled step's acceptance
     probability, MH decision, next state and recorded observables equal a recomputation."""
@@ -59,7 +59,7 @@ def test_one_step_takes_the_metropolis_hastings_decision_with_the_jacobian(kind)
             assert sign * np.mean(np.asarray(proposal.logdet)[chosen]) > 1.0
 
 
-@pytest.mark.parametrize("kind", ["hmc", "conv"])
+@pytest.mark.parametrize("kind", ["hmc", "conv", "gauge"])
 def test_transition_reports_its_parts(kind):
     """dynamics.transition (what training differentiates) draws v and d as replayed, and its
     log_ratio is the float64 energy change plus logdet."""
@@ -88,3 +88,38 @@ def test_momenta_and_directions_have_the_right_distribution():
     assert abs(v.mean()) < 5 / np.sqrt(n_v)
     assert abs(v.var() - 1.0) < 5 * np.sqrt(2.0 / n_v)           # sd of a N(0,1) variance
     assert abs(np.mean(v**4) - 3.0) < 5 * np.sqrt(96.0 / n_v)    # and not a rescaled other law
+
+
+@pytest.mark.parametrize("n_moves", [1, 2])
+def test_instanton_proposals_take_the_metropolis_decision_of_the_action(n_moves):
+    """Sampler(instanton_moves=K) (bin/infer.py --instanton K): after the trajectory, K
+    proposals x -> x + s A with s = +1 below a coin of 1/2, each accepted when a uniform is
+    below min(1, exp(S(x) - S(x'))); draws replayed from the RNG in that order (after the
+    trajectory's v, d and MH uniform) and the actions recomputed in float64 numpy."""
+    x = dynamics.hmc_thermalize(lattice.random_start(64, 4, 4, dtype=tf.float64, seed=6),
+                                BETA, 10, 2, 0.3, seed=6)
+    dyn = nontrivial_model("hmc")
+    sampler = dynamics.Sampler(dyn, seed=8, instanton_moves=n_moves)
+    rng = tf.random.Generator.from_seed(0)
+    rng.reset(sampler.rng_state())
+    v = rng.normal(tf.shape(x), dtype=x.dtype)
+    d = np.where(rng.uniform([64], dtype=x.dtype).numpy() < 0.5, 1.0, -1.0)
+    u = rng.uniform([64], dtype=x.dtype).numpy()
+    x_new, res = sampler.one_step(x, BETA)
+    proposal = dyn.propose(x, v, tf.constant(d), BETA)
+    prob = np.exp(np.minimum(expected_log_ratio(x, v, proposal, BETA), 0.0))
+    expected = np.where((u < prob)[:, None, None, None], proposal.x, x)
+    field = np.asarray(lattice.instanton_field(4, 4, tf.float64))
+    taken = 0
+    for _ in range(n_moves):
+        sign = np.where(rng.uniform([64], dtype=x.dtype).numpy() < 0.5, 1.0, -1.0)
+        shifted = np.asarray(lattice.wrap(expected + sign[:, None, None, None] * field))
+        move_prob = np.exp(np.minimum(numpy_action(expected, BETA)
+                                      - numpy_action(shifted, BETA), 0.0))
+        accepted = rng.uniform([64], dtype=x.dtype).numpy() < move_prob
+        taken += accepted.sum()
+        expected = np.where(accepted[:, None, None, None], shifted, expected)
+    assert 0 < taken < 64 * n_moves                    # both outcomes are exercised
+    assert float(tf.reduce_max(tf.abs(lattice.wrap(x_new - expected)))) < 1e-12
+    np.testing.assert_allclose(res.charge_int, lattice.charge_int(expected), atol=1e-9)
+    np.testing.assert_allclose(res.plaq, lattice.mean_plaquette(expected), atol=1e-12)
