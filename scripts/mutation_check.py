@@ -1,12 +1,13 @@
 #!/usr/bin/env python
-"""Mutation check: does the test suite fail whenever exactness breaks?
+"""Mutation check: does the test suite fail whenever exactness, or a reported figure, breaks?
 
     .venv/bin/python scripts/mutation_check.py [--only NAME ...] [--tests ID ...] [--every]
         [--list]
 
 Applies each deliberate defect below, one at a time, to a temporary copy of the package and
-its tests, runs the fast exactness tests there (pytest -x: the first failure is the catch),
-and prints one line per defect: `caught` and the test that failed, or `SURVIVED` (`--every`:
+its tests, runs the fast exactness tests there (for a defect in a reported figure, the
+figures' tests STATS_TESTS; pytest -x: the first failure is the catch), and prints one line
+per defect: `caught` and the test that failed, or `SURVIVED` (`--every`:
 run all the tests and name every one that failed; `--tests`: run these instead). It ends with
 `N of N caught` and exits 1 if any defect survived or no longer applies to the code (a
 mutation whose text is not found exactly once is an error, not a pass). Not part of CI: it
@@ -39,10 +40,27 @@ class Mutation:
     old: str        # must occur exactly once
     new: str
     select: str = ""    # pytest -k expression: run only these tests (a kind's own)
+    tests: tuple[str, ...] = ()     # run these instead (the statistics' own tests)
 
 
 DYN, LAYERS, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
 INTEGRATORS = "l2hmc_tf/integrators.py"
+INFERENCE, SUMMARY = "l2hmc_tf/inference.py", "l2hmc_tf/summary.py"
+AUTOCORR = "l2hmc_tf/autocorr.py"
+COMPARE, REPORT = "l2hmc_tf/compare.py", "benchmarks/report.py"
+# The reported figures' tests: values known by hand (test_figures.py), AR(1) tau_int, pairing.
+STATS_TESTS = ("tests/test_figures.py", "tests/test_autocorr.py",
+               "tests/test_inference.py::test_per_chain_sokal_estimator_on_ar1_chains",
+               "tests/test_inference.py::test_summaries_say_how_many_tau_int_long_the_chains_were",
+               "tests/test_inference.py::"
+               "test_compare_pairs_every_sampler_with_plain_hmc_at_its_own_setting")
+
+
+def stats(name: str, path: str, old: str, new: str) -> "Mutation":
+    """A defect in a reported figure, checked by the figures' tests."""
+    return Mutation(name, path, old, new, tests=STATS_TESTS)
+
+
 MUTATIONS = [
     Mutation("Jacobian dropped from the MH acceptance", DYN,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
@@ -85,6 +103,10 @@ MUTATIONS = [
     Mutation("instanton proposals taken without the Metropolis test", DYN,
              "accept_probability(current.action - after.action)",
              "accept_probability(0.0 * after.action)"),
+    Mutation("instanton proposals always shift by +A (sign coin ignored)", DYN,
+             "proposed = lattice.wrap(x + random_signs(rng, x)[:, None, None, None] * field)",
+             "proposed = lattice.wrap(x + 0.0 * random_signs(rng, x)[:, None, None, None] "
+             "+ field)"),
     Mutation("instanton shift applied with the wrong sign backward", DYN,
              "x = lattice.wrap(x + field if forward else x - field)",
              "x = lattice.wrap(x + field)"),
@@ -124,6 +146,44 @@ MUTATIONS = [
              "return -hs, kick, -layer.eps_x", select="scalar"),
     Mutation("HMC's last half-kick taken as a full kick", INTEGRATORS,
              "steps[-1][:2]]", "(steps[-1][0], 2 * steps[-1][1])]"),
+    stats("figures: <dQ_Z^2> taken as the mean |dQ_Z|", INFERENCE,
+          "jumps = np.diff(charge, axis=0) ** 2", "jumps = np.abs(np.diff(charge, axis=0))"),
+    stats("figures: predicted tau_int from 2 <Q^2> / <dQ^2> (a factor 2 lost)", INFERENCE,
+          "predicted = 4.0 * q2_mean", "predicted = 2.0 * q2_mean"),
+    stats("figures: tunneling rate taken as <dQ_Z^2>", INFERENCE,
+          "tunneling_rate=float(np.mean(np.abs(np.diff(charge, axis=0))))",
+          "tunneling_rate=float(np.mean(np.diff(charge, axis=0) ** 2))"),
+    stats("figures: chain length counted in tau_int / 2", INFERENCE,
+          "length = len(charge) / tau", "length = 2 * len(charge) / tau"),
+    stats("figures: tau_int in pyerrors' convention (1/2 + sum rho)", AUTOCORR,
+          "tau_int=2.0 * float(obs.e_tauint[name])", "tau_int=float(obs.e_tauint[name])"),
+    stats("figures: Sokal estimate averaged over frozen chains too", AUTOCORR,
+          "moving = data[:, np.ptp(data, axis=0) > 0]", "moving = data"),
+    stats("figures: seconds per independent Q_Z as tau_int times the rate", SUMMARY,
+          "return self.stats.tau_int_charge_int / self.trajectories_per_second",
+          "return self.stats.tau_int_charge_int * self.trajectories_per_second"),
+    stats("figures: N_LF * tau_int without N_LF", SUMMARY,
+          "return self.n_leapfrog * self.stats.tau_int_charge_int",
+          "return self.stats.tau_int_charge_int"),
+    stats("figures: trajectory cost inverted (sampler / HMC rate)", SUMMARY,
+          '"trajectory_cost": _ratio(hmc.trajectories_per_second,\n'
+          '                                          l2.trajectories_per_second)',
+          '"trajectory_cost": _ratio(l2.trajectories_per_second,\n'
+          '                                          hmc.trajectories_per_second)'),
+    stats("figures: gain per second taken as sampler / HMC", SUMMARY,
+          '"seconds_gain": _ratio(hmc.tau_int_seconds_charge_int,\n'
+          '                                       l2.tau_int_seconds_charge_int)',
+          '"seconds_gain": _ratio(l2.tau_int_seconds_charge_int,\n'
+          '                                       hmc.tau_int_seconds_charge_int)'),
+    stats("compare: the HMC baseline chosen whatever its N_LF", COMPARE,
+          "return summary.beta, summary.lattice, summary.n_leapfrog",
+          "return summary.beta, summary.lattice"),
+    stats("compare: gain per second kept when the chains per rank differ", COMPARE,
+          "if s.chains != base.chains:", "if s.chains != base.chains and False:"),
+    stats("report: the interleaved cost multiplies the tau_int gain", REPORT,
+          '"seconds_gain": r["tau_int_gain"] / cost', '"seconds_gain": r["tau_int_gain"] * cost'),
+    stats("report: the targets take the worst row", REPORT,
+          "return (min if lowest else max)(values)", "return (max if lowest else min)(values)"),
 ]
 
 
@@ -159,13 +219,13 @@ def run_tests(tree: Path, tests: list[str], every: bool = False, select: str = "
 def check(mutation: Mutation, tests: list[str], every: bool) -> str | None:
     with tempfile.TemporaryDirectory(prefix="l2hmc-mutant-") as tmp:
         tree = Path(tmp)
-        for name in ("l2hmc_tf", "tests"):
+        for name in ("l2hmc_tf", "tests", "benchmarks"):
             shutil.copytree(ROOT / name, tree / name,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+                            ignore=shutil.ignore_patterns("__pycache__", "results"))
         for name in ("setup.cfg", "pyproject.toml"):
             shutil.copy(ROOT / name, tree / name)
         apply(mutation, tree)
-        return run_tests(tree, tests, every, mutation.select)
+        return run_tests(tree, list(mutation.tests) or tests, every, mutation.select)
 
 
 def main(argv=None) -> int:
@@ -184,9 +244,11 @@ def main(argv=None) -> int:
         return 0
     for mutation in chosen:      # a stale mutation is an error before, not after, the runs
         mutated(mutation, ROOT)
-    if run_tests(ROOT, args.tests) is not None:
-        print("the unmutated tests fail; fix them first", file=sys.stderr)
-        return 2
+    for tests in {tuple(m.tests) or tuple(args.tests) for m in chosen}:
+        if run_tests(ROOT, list(tests)) is not None:
+            print(f"the unmutated tests fail ({' '.join(tests)}); fix them first",
+                  file=sys.stderr)
+            return 2
     caught = 0
     for mutation in chosen:
         failed = check(mutation, args.tests, args.every)
