@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .atomic import writing
 from .summary import SERIES, History
 
 
@@ -33,7 +34,7 @@ class ChainFile:
                chunk: int) -> "ChainFile":
         chains = x.shape[0]
         tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-        with h5py.File(tmp, "w", libver="latest") as f:
+        with writing(path, tmp), h5py.File(tmp, "w", libver="latest") as f:
             for name in SERIES:
                 f.create_dataset(name, shape=(0, chains), maxshape=(None, chains),
                                  dtype="f8", chunks=(min(chunk, 1024), chains))
@@ -41,7 +42,8 @@ class ChainFile:
             f.create_dataset("state_rng", data=np.stack([rng_state, rng_state]))
             f.create_dataset("progress", data=np.array([0, 0], dtype=np.int64))
             f.attrs.update(attrs)
-        tmp.replace(path)            # the file appears complete with its metadata, or not at all
+        with writing(path, tmp):
+            tmp.replace(path)        # the file appears complete with its metadata, or not at all
         return cls.open(path)
 
     @classmethod
@@ -98,19 +100,21 @@ class ChainFile:
         self.h5.flush()
 
     def append(self, rows: History, x: np.ndarray, rng_state: np.ndarray) -> None:
-        """Append [n, chains] rows of every series, then commit the new chain state."""
+        """Append [n, chains] rows of every series, then commit the new chain state. A failed
+        write (atomic.WriteError) leaves `progress` at the last committed chunk."""
         start = self.steps
         n = len(rows.plaq)
-        for name, series in zip(SERIES, rows.series()):
-            ds = self.h5[name]
-            ds.resize(start + n, axis=0)
-            ds[start:] = series
-        slot = 1 - int(self.h5["progress"][1])
-        self.h5["state_x"][slot] = x
-        self.h5["state_rng"][slot] = rng_state
-        self.h5.flush()
-        self.h5["progress"][...] = np.array([start + n, slot], dtype=np.int64)
-        self.h5.flush()
+        with writing(self.path):
+            for name, series in zip(SERIES, rows.series()):
+                ds = self.h5[name]
+                ds.resize(start + n, axis=0)
+                ds[start:] = series
+            slot = 1 - int(self.h5["progress"][1])
+            self.h5["state_x"][slot] = x
+            self.h5["state_rng"][slot] = rng_state
+            self.h5.flush()
+            self.h5["progress"][...] = np.array([start + n, slot], dtype=np.int64)
+            self.h5.flush()
 
     def read(self, name: str, start: int = 0) -> np.ndarray:
         return self.h5[name][start:self.steps]
@@ -120,4 +124,5 @@ class ChainFile:
         return History(*(self.h5[name][:steps] for name in SERIES))
 
     def close(self) -> None:
-        self.h5.close()
+        with writing(self.path):
+            self.h5.close()

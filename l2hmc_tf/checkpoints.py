@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from . import atomic
 from . import config as config_mod
 from .dynamics import Dynamics, from_config
 
@@ -47,23 +48,25 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_directory(final: Path, write) -> Path:
-    """Call write(tmp_dir), then rename tmp_dir to final (replacing an older one)."""
+    """Call write(tmp_dir), then rename tmp_dir to final (replacing an older one); a failed
+    write (atomic.WriteError) leaves no temporary and the older directories as they were."""
     final = Path(final)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        write(tmp)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
-    _fsync_dir(final.parent)
+    with atomic.writing(final, tmp):
+        tmp.mkdir(parents=True)
+        try:
+            write(tmp)
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+        _fsync_dir(final.parent)
     return final
 
 
@@ -136,8 +139,9 @@ def save_model(run_dir: Path, model: Dynamics) -> Path:
     """The trained model for inference: weights beside the run's config.yaml."""
     path = Path(run_dir) / MODEL_FILE
     tmp = path.with_name(".tmp-" + MODEL_FILE)
-    model.save_weights(str(tmp))
-    tmp.replace(path)
+    with atomic.writing(path, tmp):
+        model.save_weights(str(tmp))
+        tmp.replace(path)
     return path
 
 

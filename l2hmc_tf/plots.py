@@ -12,12 +12,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pyerrors as pe  # noqa: E402
 
+from . import atomic  # noqa: E402
+
 
 def _save(fig, path: Path) -> Path:
+    """The figure at `path`, whole or not at all (a hidden temporary renamed over)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    try:
+        with atomic.writing(path, tmp):
+            fig.savefig(tmp, dpi=110)
+            tmp.replace(path)
+    finally:
+        plt.close(fig)
+    return path
 
 
 def charge_history(charge: np.ndarray, path: Path, n_chains: int = 4, title: str = "") -> Path:
