@@ -192,9 +192,20 @@ def read_summary(run_dir: Path) -> dict:
     return json.loads(summary.read_text()) if summary.is_file() else {}
 
 
+def training_record(run_dir: Path) -> dict:
+    """A trained run's steps and wall and CPU seconds over all its resumptions (runs from
+    before the checkpoints carried a clock have only their last session's wall seconds)."""
+    summary = read_summary(run_dir)
+    return {"training_steps": summary.get("steps"),
+            "train_seconds": float(summary.get("train_seconds_total",
+                                               summary.get("train_seconds", "nan"))),
+            "train_cpu_seconds": summary.get("train_cpu_seconds_total")}
+
+
 def trained_model(run_dir: Path, cfg: Config):
-    """(model, training seconds): reuse a finished run, continue an interrupted one from its
-    checkpoint, or train one now, through bin/train.py's own code path (train_cli)."""
+    """(model, training seconds over all resumptions): reuse a finished run, continue an
+    interrupted one from its checkpoint, or train one now, through bin/train.py's own code
+    path (train_cli)."""
     from l2hmc_tf import checkpoints, train_cli
 
     run_dir = Path(run_dir)
@@ -203,4 +214,4 @@ def trained_model(run_dir: Path, cfg: Config):
         if train_cli.run_training(cfg, run_dir, resume=resume) != 0:
             raise RuntimeError(f"training {run_dir} diverged; see {run_dir / 'train.log'}")
     model, _ = checkpoints.load_model(run_dir)
-    return model, float(read_summary(run_dir).get("train_seconds", "nan"))
+    return model, training_record(run_dir)["train_seconds"]

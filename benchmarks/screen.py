@@ -24,9 +24,9 @@ from .common import command, machine, write_json
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
-from l2hmc_tf import checkpoints, config, exact, inference  # noqa: E402
+from l2hmc_tf import checkpoints, config, inference  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import Sampler, equilibrium_start, from_config, hmc  # noqa: E402
+from l2hmc_tf.dynamics import equilibrium_start, from_config, hmc  # noqa: E402
 
 LEDGER = Path("benchmarks/results/campaign.json")
 
@@ -46,19 +46,12 @@ def newest_model(run: Path):
 
 def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
            seed: int) -> dict:
-    """<dQ_Z^2>, its error, acceptance and predicted tau_int of `model` at beta."""
-    cfg_nlf, eps = model.n_leapfrog, float(model.leapfrog_layers[0].eps_x)
-    x = equilibrium_start(chains, shape, beta, therm, cfg_nlf, min(eps, 0.15), seed=seed,
+    """<dQ_Z^2>, its error, acceptance and predicted tau_int of `model` at beta, from an
+    equilibrium start thermalised by `therm` HMC trajectories."""
+    eps = min(float(model.leapfrog_layers[0].eps_x), 0.15)
+    x = equilibrium_start(chains, shape, beta, therm, model.n_leapfrog, eps, seed=seed,
                           dtype=model.compute_dtype)
-    tic = time.perf_counter()
-    _, history = inference.sample_chain(Sampler(model, seed=seed), x, beta, steps)
-    seconds = time.perf_counter() - tic
-    q2 = exact.torus_observables(*shape, beta)["q2"]
-    diag = inference.topology_diagnostics(history.charge_int.round(), float(q2))
-    return {"dq2": diag["dq2_mean"], "dq2_err": diag["dq2_err"],
-            "tau_int_predicted": diag["tau_int_predicted"],
-            "nlf_tau_int_predicted": cfg_nlf * diag["tau_int_predicted"],
-            "accept": float(history.accept_prob.mean()), "seconds": seconds}
+    return inference.charge_mobility(model, beta, shape, chains, steps, x, seed)
 
 
 def main(argv=None) -> int:

@@ -1,19 +1,20 @@
 """Cost-normalised tau_int(Q_Z) of trained L2HMC against HMC, measured in the same run.
 
     python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
-        [--finetune] [--lattice 16x16] [--runs runs/bench16] [--steps 1000] [--chains 128]
-        [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0]
+        [--finetune] [--lattice 16x16] [--runs runs/bench16 | --run RUN_DIR ...]
+        [--steps 1000] [--chains 128] [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0]
         [--instanton-moves K...] [--quick] [--json benchmarks/results/tau_int.json]
 
-For each beta: loads RUNS/b<beta>/ when it holds a trained model, else trains one there
-from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
+For each beta: loads RUNS/b<beta>/ (or the --run given for it) when it holds a trained
+model, else trains one there from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
 exists, else configs/beta4.yaml) with annealing.beta_final = beta; --finetune starts each
 beta after the first from the previous beta's model (training.init_from). Then samples HMC
 (same N_LF, the config's step size) and L2HMC at beta, each until its own tau_int(Q_Z) is
 known to --rel-error (chains doubling from --steps up to --max-steps, --hmc-max-steps for
 HMC), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds per
-trajectory (seconds per independent configuration) for both. Rows the JSON file already
-holds for other runs are kept. --instanton-moves adds, per
+trajectory (seconds per independent configuration) for both, with the run's training steps
+and wall and CPU seconds over all its resumptions. Rows the JSON file already holds for
+other runs are kept. --instanton-moves adds, per
 beta, a row for HMC followed by K instanton proposals (docs/physics.md section 10), measured
 against the same HMC run: the baseline only 2D U(1) allows.
 """
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 from .common import (add_measurement_args, machine, measure_with, result_rows, row_name,
-                     trained_model, write_json)
+                     trained_model, training_record, write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -59,14 +60,20 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="start each beta after the first from the previous beta's model")
     p.add_argument("--set", dest="overrides", action="append", default=[])
     p.add_argument("--runs", default="runs/bench")
+    p.add_argument("--run", nargs="+", type=Path,
+                   help="measure these trained runs (one per beta) instead of RUNS/b<beta>; "
+                        "their own config.yaml is the default --config")
     add_measurement_args(p, chains=128)
     p.add_argument("--instanton-moves", type=int, nargs="*", default=[],
                    help="also measure HMC + K instanton proposals per trajectory, per beta")
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
     p.add_argument("--json", default="benchmarks/results/tau_int.json")
     args = p.parse_args(argv)
+    if args.run and len(args.run) != len(args.betas):
+        p.error(f"give one --run per beta ({len(args.betas)}), got {len(args.run)}")
     if args.config is None:
-        args.config = [default_config(beta) for beta in args.betas]
+        args.config = ([str(run / "config.yaml") for run in args.run] if args.run
+                       else [default_config(beta) for beta in args.betas])
     if len(args.config) not in (1, len(args.betas)):
         p.error(f"give one --config or one per beta ({len(args.betas)}), "
                 f"got {len(args.config)}")
@@ -99,10 +106,11 @@ def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) ->
 def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) -> dict:
     """Train (or reuse) the model in run_dir, measure it against HMC, save its trace."""
     beta = cfg.annealing.beta_final
-    model, train_seconds = trained_model(run_dir, cfg)
+    model, _ = trained_model(run_dir, cfg)
     r = measure(args, model, shape, cfg)
-    r.update(train_seconds=train_seconds, config=cfg_file, run=str(run_dir),
-             init_from=cfg.training.init_from, command=machine()["command"])
+    r.update(**training_record(run_dir), config=cfg_file, run=str(run_dir),
+             init_from=config.load(run_dir / "config.yaml").training.init_from,
+             command=machine()["command"])
     save_trace(model, cfg.dynamics.step_size, beta, shape,
                Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
     print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
@@ -122,9 +130,9 @@ def main(argv=None) -> int:
         args.steps, args.max_steps, args.hmc_max_steps, args.chains = 30, 60, 60, 8
     rows, previous = [], None
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    for beta, cfg_file in zip(args.betas, args.config * len(args.betas)):
+    for i, (beta, cfg_file) in enumerate(zip(args.betas, args.config * len(args.betas))):
         cfg = beta_config(cfg_file, overrides, beta, previous if args.finetune else None)
-        run_dir = Path(args.runs) / f"b{beta:g}"
+        run_dir = args.run[i] if args.run else Path(args.runs) / f"b{beta:g}"
         rows.append(measure_beta(args, shape, cfg_file, cfg, run_dir))
         baseline = hmc(shape, cfg.dynamics.n_leapfrog, cfg.dynamics.step_size)
         rows += [measure(args, baseline, shape, cfg, k) | {"command": machine()["command"]}

@@ -79,6 +79,25 @@ def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int) -> 
                              step, seed=seed, dtype=dynamics.compute_dtype)
 
 
+def charge_mobility(dynamics, beta: float, shape, chains: int, steps: int,
+                    start: tf.Tensor, seed: int) -> dict:
+    """The campaign's cheap signal (minutes where a tau_int takes hours): `steps`
+    trajectories from `start`, with <dQ_Z^2> per trajectory, its error, the tau_int it
+    predicts for a diffusing charge (with the exact <Q_Z^2>), the acceptance and the wall
+    seconds per trajectory."""
+    tic = time.perf_counter()
+    _, history = sample_chain(Sampler(dynamics, seed=seed), start, beta, steps)
+    seconds = time.perf_counter() - tic
+    q2 = float(exact.torus_observables(*shape, beta)["q2"])
+    diag = topology_diagnostics(np.rint(history.charge_int), q2)
+    dq2, err = diag["dq2_mean"], diag["dq2_err"]
+    return {"dq2": dq2, "dq2_err": err, "tau_int_predicted": diag["tau_int_predicted"],
+            "tau_int_predicted_err": 4.0 * q2 * err / dq2**2 if dq2 > 0 else float("nan"),
+            "nlf_tau_int_predicted": dynamics.n_leapfrog * diag["tau_int_predicted"],
+            "accept": float(history.accept_prob.mean()), "seconds": seconds,
+            "seconds_per_trajectory": seconds / steps}
+
+
 def _start(dynamics, beta: float, shape, chains: int, seed: int,
            start: tf.Tensor | None) -> tf.Tensor:
     if start is None:

@@ -50,6 +50,15 @@ def test_horovod_scaling_quick(tmp_path):
     assert data["allreduce_bytes_per_step"] > 1000
 
 
+def test_tau_int_measures_given_runs_with_their_own_configs(tmp_path):
+    from benchmarks import tau_int
+
+    args = tau_int.parse_args(["--betas", "6", "7", "--run", "a", "b"])
+    assert args.config == [str(Path("a/config.yaml")), str(Path("b/config.yaml"))]
+    with pytest.raises(SystemExit):
+        tau_int.parse_args(["--betas", "6", "7", "--run", "a"])
+
+
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
             "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
             "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds", "variant", "instanton",
@@ -74,6 +83,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
     assert rows[1]["init_from"] == finetuned.training.init_from and rows[0]["init_from"] is None
+    assert all(r["training_steps"] == 10 and r["train_cpu_seconds"] > 0 for r in rows)
     volume = tmp_path / "v.json"
     done = subprocess.run([sys.executable, "-m", "benchmarks.volume_transfer", "--run",
                            str(tmp_path / "runs" / "b1.5"), "--sizes", "12", "--steps", "40",
