@@ -1,5 +1,6 @@
 # The two commands of the README. Both set everything up first (idempotent, fast when done).
-#   make demo   train a small model, sample with it and with HMC, print tau_int side by side
+#   make demo   train a small model, sample with it and with HMC, print tau_int side by side;
+#               then the best committed network model beside HMC where HMC freezes
 #   make test   run the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,6 +12,7 @@ setup:
 
 demo: setup
 	$(PY) bin/train.py $(ARGS)
+	$(PY) bin/showcase.py
 
 # Tests run in up to 4 worker processes (pytest-xdist; one per core); the slowest are listed.
 TEST_WORKERS ?= -n auto --maxprocesses 4

@@ -1,0 +1,105 @@
+"""`make demo`'s second half: the best committed network model beside HMC, where HMC freezes.
+
+    bin/showcase.py [--models models] [--chains 32] [--steps 400]
+        [--hmc-steps 4000] [--seed 3]
+
+Picks, among the trained models committed under models/ (each with the result row it
+produced), the network model (not the scalar kind, no instanton move) whose row gains most
+per trajectory over HMC, and samples it and plain HMC (the model's N_LF and initial step
+size) at the row's beta and lattice from one equilibrium start. A direct tau_int at beta 6
+takes hours (HMC's is ~4,000 trajectories), so the demo measures each sampler's <dQ_Z^2> per
+trajectory and the tau_int it predicts for a diffusing charge, 4 <Q_Z^2> / <dQ_Z^2> - 1
+(docs/physics.md section 10; at beta 6 it matched HMC's measured tau_int to 1%), and times
+both here: the gain per trajectory is the ratio of the predictions, the gain per second
+divides it by what a model trajectory costs in HMC trajectories. Minutes, numbers measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from . import checkpoints
+from .dynamics import equilibrium_start, hmc
+from .inference import START_HMC_TRAJECTORIES, charge_mobility
+
+
+def best_network_model(models: Path) -> tuple[Path, dict]:
+    """(directory, result row) of the committed network model with the largest tau_int gain
+    per trajectory; an error naming the folder when there is none."""
+    rows = []
+    for result in sorted(Path(models).glob("*/result.json")):
+        row = json.loads(result.read_text())
+        network = row.get("variant") not in (None, "scalar", "hmc") and not row.get("instanton")
+        if network and math.isfinite(row.get("tau_int_gain", math.nan)):
+            rows.append((result.parent, row))
+    if not rows:
+        raise FileNotFoundError(f"no network model with a result row in {models}")
+    return max(rows, key=lambda pair: pair[1]["tau_int_gain"])
+
+
+def compare_at_freezing(run: Path, row: dict, chains: int, steps: int, hmc_steps: int,
+                        seed: int) -> dict:
+    """Both samplers from one equilibrium start at the row's beta and lattice: their
+    charge_mobility figures and the gains HMC / model per trajectory and per second."""
+    model, cfg = checkpoints.load_model(run)
+    beta = float(row["beta"])
+    shape = tuple(int(n) for n in row["lattice"].split("x"))
+    eps = min(float(model.leapfrog_layers[0].eps_x), 0.15)
+    start = equilibrium_start(chains, shape, beta, START_HMC_TRAJECTORIES, model.n_leapfrog,
+                              eps, seed=seed, dtype=model.compute_dtype)
+    baseline = hmc(shape, model.n_leapfrog, cfg.dynamics.step_size, dtype=cfg.dynamics.dtype)
+    out = {"run": str(run), "kind": model.network_config.kind, "beta": beta,
+           "lattice": row["lattice"], "chains": chains,
+           "hmc": charge_mobility(baseline, beta, shape, chains, hmc_steps, start, seed),
+           "model": charge_mobility(model, beta, shape, chains, steps, start, seed)}
+    h, m = out["hmc"], out["model"]
+    out["trajectory_cost"] = m["seconds_per_trajectory"] / h["seconds_per_trajectory"]
+    out["gain_per_trajectory"] = h["tau_int_predicted"] / m["tau_int_predicted"]
+    out["gain_per_trajectory_err"] = out["gain_per_trajectory"] * math.hypot(
+        h["tau_int_predicted_err"] / h["tau_int_predicted"],
+        m["tau_int_predicted_err"] / m["tau_int_predicted"])
+    out["gain_per_second"] = out["gain_per_trajectory"] / out["trajectory_cost"]
+    return out
+
+
+def report(out: dict, row: dict) -> str:
+    """The demo's table: each sampler's figures, then the two gains with their meaning."""
+    lines = [f"Where HMC freezes: {out['run']} ({out['kind']} network) against HMC at beta "
+             f"{out['beta']:g} on {out['lattice']}, {out['chains']} chains from one "
+             "equilibrium start",
+             f"{'':6} {'trajectories':>12} {'ms/traj':>8} {'<dQ_Z^2>':>17} {'accept':>6} "
+             f"{'tau_int predicted':>19}"]
+    for name in ("hmc", "model"):
+        r = out[name]
+        steps = round(r["seconds"] / r["seconds_per_trajectory"])
+        lines.append(f"{name:6} {steps:>12} {1e3 * r['seconds_per_trajectory']:8.2f} "
+                     f"{r['dq2']:8.4f} ± {r['dq2_err']:6.4f} {r['accept']:6.2f} "
+                     f"{r['tau_int_predicted']:10.0f} ± {r['tau_int_predicted_err']:6.0f}")
+    lines.append(f"gain (HMC / model): per trajectory {out['gain_per_trajectory']:.1f}x ± "
+                 f"{out['gain_per_trajectory_err']:.1f}, per second "
+                 f"{out['gain_per_second']:.2f}x (a model trajectory costs "
+                 f"{out['trajectory_cost']:.0f} HMC trajectories here)")
+    lines.append(f"its measured row: N_LF*tau_int(Q_Z) {row['nlf_tau_int_l2hmc']:.0f} against "
+                 f"HMC's {row['nlf_tau_int_hmc']:.0f} (docs/results.md)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", type=Path, default=Path("models"))
+    p.add_argument("--chains", type=int, default=32)
+    p.add_argument("--steps", type=int, default=400, help="model trajectories per chain")
+    p.add_argument("--hmc-steps", type=int, default=4000, help="HMC trajectories per chain")
+    p.add_argument("--seed", type=int, default=3)
+    args = p.parse_args(argv)
+    try:
+        run, row = best_network_model(args.models)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = compare_at_freezing(run, row, args.chains, args.steps, args.hmc_steps, args.seed)
+    print(report(out, row), flush=True)
+    return 0
