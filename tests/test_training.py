@@ -204,12 +204,18 @@ def test_bad_config_fails_before_creating_anything(tmp_path, capsys, args, needl
     assert not out.exists()
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
-def test_every_shipped_config_is_valid(path):
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").rglob("*.yaml")),
+                         ids=lambda p: str(p.relative_to(ROOT / "configs")))
+def test_every_shipped_config_is_valid(path, monkeypatch):
+    """Every config loads, its schedule builds, and one that starts from a committed model
+    (training.init_from: models/...) matches that model's architecture."""
     cfg = config.load(path)
-    assert cfg.annealing.beta_start <= cfg.annealing.beta_final
+    assert cfg.annealing.kind == "none" or cfg.annealing.beta_start <= cfg.annealing.beta_final
     annealing.Schedule(cfg.annealing.kind, cfg.annealing.beta_start, cfg.annealing.beta_final,
                        cfg.training.steps, cfg.annealing.stages)
+    if str(cfg.training.init_from).startswith("models/"):
+        monkeypatch.chdir(ROOT)
+        assert checkpoints.check_init_from(cfg).is_file()
 
 
 def test_unknown_key_in_yaml_file_is_named(tmp_path, capsys):
