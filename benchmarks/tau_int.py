@@ -80,7 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-QUICK = ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.units=[4]",
+QUICK = ["lattice.size=[8,8]", "dynamics.n_leapfrog=2", "network.kind=scalar", "network.units=[4]",
          "training.steps=10", "training.chains=8", "training.lr_warmup_steps=0",
          "checkpoint.every=1000", "annealing.beta_start=1.0"]
 

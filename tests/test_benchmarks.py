@@ -77,8 +77,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert len(rows) == 2 and all(TAU_KEYS <= set(r) for r in rows)
     assert rows[0]["lattice"] == "8x8" and [r["beta"] for r in rows] == [1.5, 2.0]
     assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
-    kind = config.load(ROOT / "configs" / "beta4.yaml").network.kind    # the default config
-    assert all(r["variant"] == kind and r["instanton"] is False for r in rows)
+    assert all(r["variant"] == "scalar" and r["instanton"] is False for r in rows)   # --quick
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
@@ -111,8 +110,8 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    assert f"| 1.5 | 8x8 | runs/b1.5 ({kind}) |" in text
-    assert f"| 2 | 8x8 | runs/b2 ({kind}) (from runs/b1.5) |" in text
+    assert "| 1.5 | 8x8 | runs/b1.5 (scalar) |" in text
+    assert "| 2 | 8x8 | runs/b2 (scalar) (from runs/b1.5) |" in text
     assert "12x12" in text and "not measured" in text and "8x8 + 3 steps at 12x12" in text
     assert "## Targets" in text and "](tau_int.png)" in text
     assert "not measured yet: `python -m benchmarks.ablation`" in text

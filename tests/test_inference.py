@@ -372,30 +372,32 @@ def test_summaries_say_how_many_tau_int_long_the_chains_were():
     assert "did not move" in frozen.trust_warning()
 
 
-def test_infer_starts_in_equilibrium_or_continues_an_earlier_output(tmp_path):
+def test_infer_starts_in_equilibrium_or_continues_an_earlier_output(tmp_path, capsys):
     """--start: the default equilibrium start is recorded; --start OUTPUT continues its final
     states (at beta 6 on 8x8 HMC keeps each hot chain's charge sector, so the continued
     chains begin in the earlier output's sectors, which an equilibrium start, mostly Q = 0,
     would not); a start of another shape is refused before any work."""
-    beta6 = [*HMC[:3], "--beta", "6.0", "--chains", "8", "--steps", "10"]
-    default = infer(*beta6, "--outdir", str(tmp_path / "eq"))
-    hot = infer(*beta6, "--start", "hot", "--outdir", str(tmp_path / "hot"))
-    assert default.returncode == 0 and hot.returncode == 0, default.stderr[-2000:]
+    from l2hmc_tf import infer_cli
+
+    beta6 = [*HMC[:2], str(ROOT / HMC[2]), "--beta", "6.0", "--chains", "8", "--steps", "10"]
+    assert infer_cli.main([*beta6, "--outdir", str(tmp_path / "eq")]) == 0
+    assert infer_cli.main([*beta6, "--start", "hot", "--outdir", str(tmp_path / "hot")]) == 0
     assert summary(tmp_path / "eq")["start"] == "equilibrium"
     assert summary(tmp_path / "hot")["start"] == "hot"
-    go_on = infer(*beta6, "--start", str(tmp_path / "hot"), "--outdir", str(tmp_path / "on"))
-    assert go_on.returncode == 0, go_on.stderr[-2000:]
+    go_on = [*beta6, "--start", str(tmp_path / "hot"), "--outdir", str(tmp_path / "on")]
+    assert infer_cli.main(go_on) == 0
     assert summary(tmp_path / "on")["start"] == str(tmp_path / "hot")
     with h5py.File(tmp_path / "hot" / "inference.h5") as before, \
             h5py.File(tmp_path / "on" / "inference.h5") as after:
         last, first = np.rint(before["charge_int"][-1]), np.rint(after["charge_int"][0])
     assert np.any(last != 0) and np.array_equal(first, last), (last, first)
+    capsys.readouterr()
     for args, needle in [(["--chains", "4"], "ends with 8 chains"),
                          (["--start", str(tmp_path / "none")], "does not exist"),
                          (["--start", str(tmp_path / "eq" / "summary.json")],
                           "not a bin/infer.py output")]:
         start = [] if "--start" in args else ["--start", str(tmp_path / "hot")]
-        done = infer(*beta6, *start, *args, "--outdir", str(tmp_path / "bad"))
-        err = done.stderr.strip()
-        assert done.returncode == 2 and needle in err and len(err.splitlines()) == 1, err
+        assert infer_cli.main([*beta6, *start, *args, "--outdir", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, err
         assert not (tmp_path / "bad").exists()
