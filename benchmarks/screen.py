@@ -26,7 +26,7 @@ from l2hmc_tf.quiet_import import import_tensorflow
 import_tensorflow()
 from l2hmc_tf import checkpoints, config, inference  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import equilibrium_start, from_config, hmc  # noqa: E402
+from l2hmc_tf.dynamics import from_config, hmc  # noqa: E402
 
 LEDGER = Path("benchmarks/results/campaign.json")
 
@@ -48,9 +48,7 @@ def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
            seed: int) -> dict:
     """<dQ_Z^2>, its error, acceptance and predicted tau_int of `model` at beta, from an
     equilibrium start thermalised by `therm` HMC trajectories."""
-    eps = min(float(model.leapfrog_layers[0].eps_x), 0.15)
-    x = equilibrium_start(chains, shape, beta, therm, model.n_leapfrog, eps, seed=seed,
-                          dtype=model.compute_dtype)
+    x = inference.equilibrium_chains(model, beta, chains, shape, seed, hmc_trajectories=therm)
     return inference.charge_mobility(model, beta, shape, chains, steps, x, seed)
 
 

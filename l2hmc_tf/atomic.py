@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+WRITE_FAILED = 4    # exit code of bin/train.py and bin/infer.py when an output cannot be written
+
+
 class WriteError(OSError):
     """An output that could not be written: `path` and the cause, in one line."""
 

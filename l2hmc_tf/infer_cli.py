@@ -253,11 +253,9 @@ def main(argv=None) -> int:
     except atomic.WriteError as err:
         print(f"error: {err}; the chains committed before it are intact: free space, then "
               "run the same command with --resume", file=sys.stderr)
-        return WRITE_FAILED
+        return atomic.WRITE_FAILED
     return 0
 
-
-WRITE_FAILED = 4    # exit code: an output could not be written (a full disk, a quota)
 
 
 def _sample_and_report(args, dist, dyn, beta, shape, outdir: Path, path: Path, attrs: dict,

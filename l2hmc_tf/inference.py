@@ -70,12 +70,13 @@ def topology_diagnostics(charge: np.ndarray, q2_mean: float) -> dict:
             "tau_int_sokal_per_chain": autocorr.tau_int_per_chain_sokal(charge)}
 
 
-def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int) -> tf.Tensor:
+def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int,
+                       hmc_trajectories: int = START_HMC_TRAJECTORIES) -> tf.Tensor:
     """The default start of every measurement (2D U(1)): dynamics.equilibrium_start, with
-    START_HMC_TRAJECTORIES of HMC at the sampler's N_LF and a step of at most 0.15, so that
+    `hmc_trajectories` of HMC at the sampler's N_LF and a step of at most 0.15, so that
     neither sampler spends its chain reaching the right charge sectors."""
     step = min(float(dynamics.leapfrog_layers[0].eps_x), 0.15)
-    return equilibrium_start(chains, shape, beta, START_HMC_TRAJECTORIES, dynamics.n_leapfrog,
+    return equilibrium_start(chains, shape, beta, hmc_trajectories, dynamics.n_leapfrog,
                              step, seed=seed, dtype=dynamics.compute_dtype)
 
 

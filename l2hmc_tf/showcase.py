@@ -9,7 +9,7 @@ per trajectory over HMC, and samples it and plain HMC (the model's N_LF and init
 size) at the row's beta and lattice from one equilibrium start. A direct tau_int at beta 6
 takes hours (HMC's is ~4,000 trajectories), so the demo measures each sampler's <dQ_Z^2> per
 trajectory and the tau_int it predicts for a diffusing charge, 4 <Q_Z^2> / <dQ_Z^2> - 1
-(docs/physics.md section 10; at beta 6 it matched HMC's measured tau_int to 1%), and times
+(docs/physics.md section 10; at beta 6 it matched both measured tau_int within 10%), and times
 both here: the gain per trajectory is the ratio of the predictions, the gain per second
 divides it by what a model trajectory costs in HMC trajectories. Minutes, numbers measured.
 """
@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 
 from . import checkpoints
-from .dynamics import equilibrium_start, hmc
-from .inference import START_HMC_TRAJECTORIES, charge_mobility
+from .checks import parse_lattice
+from .dynamics import hmc
+from .inference import charge_mobility, equilibrium_chains
 
 
 def best_network_model(models: Path) -> tuple[Path, dict]:
@@ -45,11 +46,8 @@ def compare_at_freezing(run: Path, row: dict, chains: int, steps: int, hmc_steps
     """Both samplers from one equilibrium start at the row's beta and lattice: their
     charge_mobility figures and the gains HMC / model per trajectory and per second."""
     model, cfg = checkpoints.load_model(run)
-    beta = float(row["beta"])
-    shape = tuple(int(n) for n in row["lattice"].split("x"))
-    eps = min(float(model.leapfrog_layers[0].eps_x), 0.15)
-    start = equilibrium_start(chains, shape, beta, START_HMC_TRAJECTORIES, model.n_leapfrog,
-                              eps, seed=seed, dtype=model.compute_dtype)
+    beta, shape = float(row["beta"]), parse_lattice(row["lattice"])
+    start = equilibrium_chains(model, beta, chains, shape, seed)
     baseline = hmc(shape, model.n_leapfrog, cfg.dynamics.step_size, dtype=cfg.dynamics.dtype)
     out = {"run": str(run), "kind": model.network_config.kind, "beta": beta,
            "lattice": row["lattice"], "chains": chains,

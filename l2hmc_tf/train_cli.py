@@ -165,14 +165,13 @@ def _evaluate_and_report(cfg: config_mod.Config, trainer: Trainer, writer) -> di
     return comparison.to_dict()
 
 
-WRITE_FAILED = 4    # exit code: an output could not be written (a full disk, a quota)
-
 
 def run_training(cfg: config_mod.Config, run_dir: Path, resume: bool = False,
                  dist: SingleProcess | None = None) -> int:
     """Train (or continue) the run in run_dir, save the model, evaluate it against HMC and
-    write summary.json. Returns the exit code: 0, 3 when training diverged, WRITE_FAILED when
-    an output could not be written (the newest checkpoint is then intact)."""
+    write summary.json. Returns the exit code: 0, 3 when training diverged,
+    atomic.WRITE_FAILED when an output could not be written (the newest checkpoint is then
+    intact)."""
     try:
         return _train_evaluate_save(cfg, run_dir, resume, dist or SingleProcess())
     except atomic.WriteError as err:
@@ -181,7 +180,7 @@ def run_training(cfg: config_mod.Config, run_dir: Path, resume: bool = False,
                 if newest else f"no checkpoint was written: free space, remove {run_dir} and "
                 "start again")
         print(f"error: {err}; {then}", file=sys.stderr)
-        return WRITE_FAILED
+        return atomic.WRITE_FAILED
 
 
 def _train_evaluate_save(cfg: config_mod.Config, run_dir: Path, resume: bool,

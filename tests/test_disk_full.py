@@ -10,7 +10,7 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-from l2hmc_tf import checkpoints, infer_cli, train_cli
+from l2hmc_tf import atomic, checkpoints, infer_cli, train_cli
 from l2hmc_tf.chainfile import ChainFile
 from l2hmc_tf.dynamics import Dynamics
 from tests.test_training import TINY
@@ -69,7 +69,7 @@ def test_a_chunk_commit_on_a_full_disk(tmp_path, capsys, monkeypatch, uninterrup
 
     monkeypatch.setattr(ChainFile, "append", append_on_a_disk_that_fills)
     out = tmp_path / "out"
-    assert infer_cli.main([*HMC, "--outdir", str(out)]) == infer_cli.WRITE_FAILED
+    assert infer_cli.main([*HMC, "--outdir", str(out)]) == atomic.WRITE_FAILED
     one_error_line(capsys, "inference.h5", "No space left on device")
     assert charges(out).shape == (20, 4)
     monkeypatch.undo()
@@ -87,7 +87,7 @@ def test_the_summary_on_a_full_quota(tmp_path, capsys, monkeypatch, uninterrupte
 
     monkeypatch.setattr(Path, "write_text", write_text_over_quota)
     out = tmp_path / "out"
-    assert infer_cli.main([*HMC, "--outdir", str(out)]) == infer_cli.WRITE_FAILED
+    assert infer_cli.main([*HMC, "--outdir", str(out)]) == atomic.WRITE_FAILED
     one_error_line(capsys, "summary.json", "Disk quota exceeded")
     no_temporaries(out)
     assert not (out / "summary.json").exists() and charges(out).shape == (20, 4)
@@ -103,7 +103,7 @@ def test_a_plot_on_a_full_disk(tmp_path, capsys, monkeypatch, uninterrupted):
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
     out = tmp_path / "out"
-    assert infer_cli.main([*HMC, "--outdir", str(out)]) == infer_cli.WRITE_FAILED
+    assert infer_cli.main([*HMC, "--outdir", str(out)]) == atomic.WRITE_FAILED
     one_error_line(capsys, "charge_history.png", "No space left on device")
     no_temporaries(out)
     assert (out / "summary.json").is_file() and not list(out.glob("*.png"))
@@ -139,7 +139,7 @@ def test_a_checkpoint_on_a_full_disk(tmp_path, capsys, monkeypatch, trained):
 
     monkeypatch.setattr(checkpoints, "_write_state", write_state_on_a_disk_that_fills)
     run = tmp_path / "run"
-    assert train_cli.main([*TRAIN, "--outdir", str(run)]) == train_cli.WRITE_FAILED
+    assert train_cli.main([*TRAIN, "--outdir", str(run)]) == atomic.WRITE_FAILED
     one_error_line(capsys, "ckpt-00000004", "No space left on device", "ckpt-00000002 is intact")
     no_temporaries(run)
     assert [p.name for p in checkpoints.list_checkpoints(run)] == ["ckpt-00000002"]
@@ -160,7 +160,7 @@ def test_the_trained_model_on_a_full_disk(tmp_path, capsys, monkeypatch, trained
 
     monkeypatch.setattr(Dynamics, "save_weights", save_weights_on_a_full_disk)
     run = tmp_path / "run"
-    assert train_cli.main([*TRAIN, "--outdir", str(run)]) == train_cli.WRITE_FAILED
+    assert train_cli.main([*TRAIN, "--outdir", str(run)]) == atomic.WRITE_FAILED
     one_error_line(capsys, checkpoints.MODEL_FILE, "No space left on device")
     no_temporaries(run)
     assert not (run / checkpoints.MODEL_FILE).exists()
@@ -172,8 +172,6 @@ def test_the_trained_model_on_a_full_disk(tmp_path, capsys, monkeypatch, trained
 
 def test_the_cause_is_read_from_an_hdf5_message():
     """h5py raises OSError without errno; the cause is the errno inside HDF5's message."""
-    from l2hmc_tf import atomic
-
     hdf5 = OSError("Can't write data (file write failed: time = Tue Dec  1 08:00:00 2026, "
                    "filename = 'inference.h5', file descriptor = 5, errno = 28, error message "
                    "= 'No space left on device', buf = 0x1, total write size = 4096)")
