@@ -144,7 +144,8 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves),
                             _HMC_RESULTS[hmc_key])
     variant = model.network_config.kind if model.has_networks else "hmc"
-    return comparison.row() | {"hmc_therm": hmc_therm, "start": "equilibrium",
+    return comparison.row() | {"hmc_therm": hmc_therm, "hmc_step_size": hmc_step_size,
+                               "start": "equilibrium",
                                "variant": variant,
                                "instanton": bool(model.instanton or instanton_moves),
                                "instanton_layer": model.instanton,

@@ -1,9 +1,11 @@
 """The campaign's cheap signal: <dQ_Z^2> per trajectory of trained runs at a target beta.
 
     python -m benchmarks.screen RUN [RUN ...] [--beta 6] [--lattice 16x16] [--chains 32]
-        [--steps 600] [--therm 300] [--hmc] [--ledger benchmarks/results/campaign.json]
+        [--steps 600] [--therm 300] [--hmc [--hmc-step-sizes 0.15 ...]]
+        [--ledger benchmarks/results/campaign.json]
 
-Each run's model (and, with --hmc, plain HMC at its N_LF and initial step size) samples from
+Each run's model (and, with --hmc, plain HMC at its N_LF and each of --hmc-step-sizes, so
+that the baseline a gain is quoted against is HMC at its best step) samples from
 chains that start in equilibrium at --beta (dynamics.equilibrium_start: charges drawn from
 the exact P(Q), then --therm HMC trajectories; rows before 2026-12-01 06:40 started hot and
 were thermalised by HMC alone, which fixes the plaquettes but not the charge sectors). The row records <dQ_Z^2> with its Gamma-method error, the
@@ -52,6 +54,12 @@ def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
     return inference.charge_mobility(model, beta, shape, chains, steps, x, seed)
 
 
+def hmc_name(step_size: float) -> str:
+    """The ledger's name of an HMC row: plain 'hmc' at the models' initial step size 0.15
+    (the rows before step sizes were screened), else with its step size."""
+    return "hmc" if step_size == 0.15 else f"hmc eps {step_size:g}"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="*", type=Path, help="run directories (bin/train.py)")
@@ -63,6 +71,8 @@ def main(argv=None) -> int:
                    help="HMC trajectories at --beta after the equilibrium start")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--hmc", action="store_true", help="also screen plain HMC")
+    p.add_argument("--hmc-step-sizes", type=float, nargs="+", default=[0.15],
+                   help="HMC step sizes to screen (rows named 'hmc' at 0.15, else 'hmc eps E')")
     p.add_argument("--note", default="", help="why this screen was run (kept in the row)")
     p.add_argument("--ledger", type=Path, default=LEDGER)
     args = p.parse_args(argv)
@@ -73,7 +83,8 @@ def main(argv=None) -> int:
         models.append((str(run), model, cfg.to_dict(), record))
     if args.hmc:
         n_lf = models[0][1].n_leapfrog if models else 8
-        models.append(("hmc", hmc(shape, n_lf, 0.15), None, {}))
+        models += [(hmc_name(eps), hmc(shape, n_lf, eps), None, {})
+                   for eps in args.hmc_step_sizes]
     ledger = json.loads(args.ledger.read_text()) if args.ledger.is_file() else {"rows": []}
     for name, model, recipe, record in models:
         row = {"run": name, "beta": args.beta, "lattice": args.lattice, "chains": args.chains,

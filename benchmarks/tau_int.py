@@ -3,13 +3,15 @@
     python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16 | --run RUN_DIR ...]
         [--steps 1000] [--chains 128] [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0]
-        [--instanton-moves K...] [--quick] [--json benchmarks/results/tau_int.json]
+        [--hmc-step-size EPS] [--instanton-moves K...] [--quick]
+        [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ (or the --run given for it) when it holds a trained
 model, else trains one there from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
 exists, else configs/beta4.yaml) with annealing.beta_final = beta; --finetune starts each
 beta after the first from the previous beta's model (training.init_from). Then samples HMC
-(same N_LF, the config's step size) and L2HMC at beta, each until its own tau_int(Q_Z) is
+(same N_LF; the config's step size, or --hmc-step-size: the best one `benchmarks.screen
+--hmc --hmc-step-sizes` found at that beta) and L2HMC at beta, each until its own tau_int(Q_Z) is
 known to --rel-error (chains doubling from --steps up to --max-steps, --hmc-max-steps for
 HMC), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds per
 trajectory (seconds per independent configuration) for both, with the run's training steps
@@ -64,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="measure these trained runs (one per beta) instead of RUNS/b<beta>; "
                         "their own config.yaml is the default --config")
     add_measurement_args(p, chains=128)
+    p.add_argument("--hmc-step-size", type=float, default=None,
+                   help="HMC's step size (default: the config's dynamics.step_size)")
     p.add_argument("--instanton-moves", type=int, nargs="*", default=[],
                    help="also measure HMC + K instanton proposals per trajectory, per beta")
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
@@ -98,8 +102,12 @@ def beta_config(cfg_file: str, overrides: list[str], beta: float,
     return cfg
 
 
+def hmc_step_size(args, cfg: config.Config) -> float:
+    return args.hmc_step_size or cfg.dynamics.step_size
+
+
 def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) -> dict:
-    return measure_with(args, model, cfg.dynamics.step_size, cfg.annealing.beta_final, shape,
+    return measure_with(args, model, hmc_step_size(args, cfg), cfg.annealing.beta_final, shape,
                         instanton_moves)
 
 
@@ -134,7 +142,7 @@ def main(argv=None) -> int:
         cfg = beta_config(cfg_file, overrides, beta, previous if args.finetune else None)
         run_dir = args.run[i] if args.run else Path(args.runs) / f"b{beta:g}"
         rows.append(measure_beta(args, shape, cfg_file, cfg, run_dir))
-        baseline = hmc(shape, cfg.dynamics.n_leapfrog, cfg.dynamics.step_size)
+        baseline = hmc(shape, cfg.dynamics.n_leapfrog, hmc_step_size(args, cfg))
         rows += [measure(args, baseline, shape, cfg, k) | {"command": machine()["command"]}
                  for k in args.instanton_moves]
         previous = run_dir

@@ -70,14 +70,15 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     out = tmp_path / "tau.json"
     done = subprocess.run([sys.executable, "-m", "benchmarks.tau_int", "--quick", "--betas", "1.5",
                            "2", "--finetune", "--runs", str(tmp_path / "runs"), "--json",
-                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+                           str(out), "--hmc-step-size", "0.25"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(out.read_text())
     assert len(rows) == 2 and all(TAU_KEYS <= set(r) for r in rows)
     assert rows[0]["lattice"] == "8x8" and [r["beta"] for r in rows] == [1.5, 2.0]
     assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
     assert all(r["variant"] == "scalar" and r["instanton"] is False for r in rows)   # --quick
+    assert all(r["hmc_step_size"] == 0.25 for r in rows)
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
@@ -203,13 +204,15 @@ def test_network_cost_profile_screen_and_their_report_sections(tmp_path):
             "checkpoint.every=3", "evaluation.steps=0"]
     module("bin/train.py", "--outdir", str(run_dir),
            *(a for key in tiny for a in ("--set", key)))
-    out = module("benchmarks.screen", str(run_dir), "--hmc", "--beta", "2", "--lattice", "4x4",
-                 "--chains", "4", "--steps", "40", "--therm", "5", "--ledger", str(ledger))
-    screened, hmc = json.loads(ledger.read_text())["rows"]
+    out = module("benchmarks.screen", str(run_dir), "--hmc", "--hmc-step-sizes", "0.15", "0.3",
+                 "--beta", "2", "--lattice", "4x4", "--chains", "4", "--steps", "40",
+                 "--therm", "5", "--ledger", str(ledger))
+    screened, hmc, hmc_long_step = json.loads(ledger.read_text())["rows"]
     assert screened["training_steps"] == 6 and screened["train_cpu_seconds"] > 0
-    assert hmc["run"] == "hmc" and "<dQ^2>" in out
+    assert hmc["run"] == "hmc" and hmc_long_step["run"] == "hmc eps 0.3" and "<dQ^2>" in out
+    assert hmc_long_step["dq2"] != hmc["dq2"]    # the step size reached the sampler
     q2 = exact.torus_observables(4, 4, 2.0)["q2"]
-    for r in (screened, hmc):
+    for r in (screened, hmc, hmc_long_step):
         assert r["dq2"] > 0 and 0 < r["accept"] <= 1
         assert r["tau_int_predicted"] == pytest.approx(4 * q2 / r["dq2"] - 1)
         assert r["nlf_tau_int_predicted"] == pytest.approx(2 * r["tau_int_predicted"])
