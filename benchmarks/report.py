@@ -99,10 +99,9 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
     title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
         return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
-    columns = ["beta", "lattice", "sampler", "N_LF", "tau HMC", "tau sampler", "N_LF*tau HMC",
-               "N_LF*tau sampler", "reference HMC", "reference trained (mean / best)",
-               "<dQ^2> sampler",
-               "gain per second", "accept", "trajectories HMC / sampler", "train s"]
+    columns = ["beta", "lattice", "sampler", "N_LF", "HMC eps", "tau HMC", "tau sampler",
+               "N_LF*tau HMC", "N_LF*tau sampler", "reference HMC",
+               "reference trained (mean / best)", "<dQ^2> sampler", "gain per second", "accept", "trajectories HMC / sampler", "train s"]
     cells = []
     for r in rows:
         paper = ("-", "-")
@@ -110,6 +109,7 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
             hmc_ref, mean, best = PAPER[float(r["beta"])]
             paper = (hmc_ref, f"{mean} / {best}")
         cells.append([f"{r['beta']:g}", r["lattice"], _model(r), r["n_leapfrog"],
+                      f"{r['hmc_step_size']:g}" if "hmc_step_size" in r else "initial",
                       _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]),
                       _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
                       f"{r['nlf_tau_int_hmc']:.1f}", f"{r['nlf_tau_int_l2hmc']:.1f}", *paper,
@@ -124,7 +124,9 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
               "`train s` adds to X's. `hmc + K instanton proposals` rows are the baseline only "
               "2D U(1) allows (docs/physics.md section 10). The figure and the targets use the "
               "best learned model without the instanton move at each beta; the figure draws "
-              "the instanton baselines as their own lines.")
+              "the instanton baselines as their own lines. `HMC eps` is the step size HMC "
+              "ran at: `initial` is the model's initial step size (rows measured before the "
+              "HMC step-size screens of docs/physics.md section 3).")
     return ([title, "", legend, "", *_table(columns, cells), *lines]
             + _figures(rows + list(more_rows), out_dir, results_dir))
 

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                **screen(model, args.beta, shape, args.chains, args.steps, args.therm,
                         args.seed),
                "recipe": recipe, "command": command(), "date": time.strftime("%Y-%m-%d %H:%M")}
-        print(f"{name}: <dQ^2> {row['dq2']:.4f} +- {row['dq2_err']:.4f}, accept "
+        print(f"{name}: <dQ^2> {row['dq2']:.3g} +- {row['dq2_err']:.2g}, accept "
               f"{row['accept']:.2f}, N_LF tau pred {row['nlf_tau_int_predicted']:.0f} "
               f"({row.get('training_steps', 0)} steps, "
               f"{row.get('train_cpu_seconds', 0) / 3600:.2f} CPU h)", flush=True)

@@ -5,12 +5,12 @@
 
 Picks, among the trained models committed under models/ (each with the result row it
 produced), the network model (not the scalar kind, no instanton move) whose row gains most
-per trajectory over HMC, and samples it and plain HMC (the model's N_LF and initial step
-size) at the row's beta and lattice from one equilibrium start. A direct tau_int at beta 6
-takes hours (HMC's is ~4,000 trajectories), so the demo measures each sampler's <dQ_Z^2> per
-trajectory and the tau_int it predicts for a diffusing charge, 4 <Q_Z^2> / <dQ_Z^2> - 1
-(docs/physics.md section 10; at beta 6 it matched both measured tau_int within 10%), and times
-both here: the gain per trajectory is the ratio of the predictions, the gain per second
+per trajectory over HMC, and samples it and plain HMC (the model's N_LF; the step size the
+row's HMC ran at, the best one the campaign's screens found) at the row's beta and lattice
+from one equilibrium start. A direct tau_int at beta 6 takes hours (HMC's is ~4,000
+trajectories), so the demo measures each sampler's <dQ_Z^2> per trajectory and the tau_int it
+predicts for a diffusing charge, 4 <Q_Z^2> / <dQ_Z^2> - 1 (docs/physics.md section 10; at
+beta 6 it matched both measured tau_int within 10%), and times both here: the gain per trajectory is the ratio of the predictions, the gain per second
 divides it by what a model trajectory costs in HMC trajectories. Minutes, numbers measured.
 """
 from __future__ import annotations
@@ -48,8 +48,10 @@ def compare_at_freezing(run: Path, row: dict, chains: int, steps: int, hmc_steps
     model, cfg = checkpoints.load_model(run)
     beta, shape = float(row["beta"]), parse_lattice(row["lattice"])
     start = equilibrium_chains(model, beta, chains, shape, seed)
-    baseline = hmc(shape, model.n_leapfrog, cfg.dynamics.step_size, dtype=cfg.dynamics.dtype)
+    hmc_step_size = row.get("hmc_step_size", cfg.dynamics.step_size)
+    baseline = hmc(shape, model.n_leapfrog, hmc_step_size, dtype=cfg.dynamics.dtype)
     out = {"run": str(run), "kind": model.network_config.kind, "beta": beta,
+           "hmc_step_size": hmc_step_size,
            "lattice": row["lattice"], "chains": chains,
            "hmc": charge_mobility(baseline, beta, shape, chains, hmc_steps, start, seed),
            "model": charge_mobility(model, beta, shape, chains, steps, start, seed)}
@@ -66,8 +68,8 @@ def compare_at_freezing(run: Path, row: dict, chains: int, steps: int, hmc_steps
 def report(out: dict, row: dict) -> str:
     """The demo's table: each sampler's figures, then the two gains with their meaning."""
     lines = [f"Where HMC freezes: {out['run']} ({out['kind']} network) against HMC at beta "
-             f"{out['beta']:g} on {out['lattice']}, {out['chains']} chains from one "
-             "equilibrium start",
+             f"{out['beta']:g} on {out['lattice']} (HMC step size {out['hmc_step_size']:g}), "
+             f"{out['chains']} chains from one equilibrium start",
              f"{'':6} {'trajectories':>12} {'ms/traj':>8} {'<dQ_Z^2>':>17} {'accept':>6} "
              f"{'tau_int predicted':>19}"]
     for name in ("hmc", "model"):

@@ -111,7 +111,7 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    assert "| 1.5 | 8x8 | runs/b1.5 (scalar) |" in text
+    assert "| 1.5 | 8x8 | runs/b1.5 (scalar) | 2 | 0.25 |" in text    # N_LF, HMC eps
     assert "| 2 | 8x8 | runs/b2 (scalar) (from runs/b1.5) |" in text
     assert "12x12" in text and "not measured" in text and "8x8 + 3 steps at 12x12" in text
     assert "## Targets" in text and "](tau_int.png)" in text

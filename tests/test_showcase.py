@@ -31,7 +31,8 @@ def committed(models, name, row):
 
 def test_the_demo_samples_the_best_network_model_beside_hmc(tmp_path, capsys):
     models = tmp_path / "models"
-    best = committed(models, "gauge-best", {"variant": "gauge", "tau_int_gain": 3.0})
+    best = committed(models, "gauge-best", {"variant": "gauge", "tau_int_gain": 3.0,
+                                            "hmc_step_size": 0.05})
     committed(models, "gauge-worse", {"variant": "gauge", "tau_int_gain": 2.0})
     committed(models, "scalar", {"variant": "scalar", "tau_int_gain": 9.0})
     committed(models, "instanton", {"variant": "gauge", "instanton": True, "tau_int_gain": 9.0})
@@ -53,5 +54,6 @@ def test_the_demo_samples_the_best_network_model_beside_hmc(tmp_path, capsys):
     text = showcase.report(out, row)
     assert f"per trajectory {out['gain_per_trajectory']:.1f}x" in text
     assert f"per second {out['gain_per_second']:.2f}x" in text
+    assert out["hmc_step_size"] == 0.05 and "HMC step size 0.05" in text   # its row's HMC
     assert showcase.main(["--models", str(tmp_path / "none")]) == 2
     assert "no network model" in capsys.readouterr().err
