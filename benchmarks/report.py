@@ -357,9 +357,30 @@ def campaign_section(data) -> list[str]:
              r.get("training_steps", "-"),
              _fmt((r.get("train_seconds") or 0) / 3600) if r.get("train_seconds") else "-",
              r.get("note", "")] for r in data["rows"]]
-    return [title, "", *_table(columns, rows),
+    hours, runs = training_hours(data["rows"], min_beta=6.0)
+    total = (f"Network training toward beta 6-7: **{hours:.2f} CPU-hours** over {len(runs)} "
+             f"runs ({', '.join(runs)}): each run's newest row, CPU seconds over all its "
+             "resumptions (wall seconds where a run predates the CPU clock).")
+    return [title, "", *_table(columns, rows), total, "",
             "Commands: the `command` field of each row in benchmarks/results/campaign.json.",
             ""]
+
+
+def training_hours(rows: list[dict], min_beta: float) -> tuple[float, list[str]]:
+    """Training hours of the ledger's runs whose recipe trains toward beta >= min_beta: each
+    run counted once, at its newest row (the most steps), in CPU seconds where recorded."""
+    newest: dict[str, dict] = {}
+    for r in rows:
+        recipe = r.get("recipe")
+        if recipe is None or not r.get("training_steps") or (
+                recipe["annealing"]["beta_final"] < min_beta):
+            continue      # HMC, committed models without a training record, runs aimed lower
+        if (r.get("training_steps") or 0) >= (newest.get(r["run"], {}).get("training_steps")
+                                               or 0):
+            newest[r["run"]] = r
+    seconds = sum(r.get("train_cpu_seconds") or r.get("train_seconds") or 0.0
+                  for r in newest.values())
+    return seconds / 3600, sorted(newest)
 
 
 def profile_section(data) -> list[str]:

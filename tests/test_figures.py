@@ -134,3 +134,20 @@ def test_report_targets_pick_the_best_network_row_and_count_sigmas():
                  q2_sigma_hmc=0.1)
     rows[1]["q2_sigma_hmc"] = 3.2
     assert report._within_3_sigma(rows)[1:] == ["11 of 12", "not met"]
+
+
+def test_campaign_hours_count_each_run_once_at_its_newest_row():
+    """Run a toward beta 6 screened twice (CPU 360 s, then 720 s), run b from before the CPU
+    clock (wall 3,600 s), run c aimed at beta 5 and HMC: (720 + 3,600) s = 1.2 hours."""
+    def screened(run, beta_final, steps, cpu, wall=1.0):
+        return {"run": run, "beta": 6.0, "lattice": "16x16", "dq2": 0.01, "dq2_err": 0.001,
+                "accept": 0.3, "nlf_tau_int_predicted": 100.0, "training_steps": steps,
+                "train_seconds": wall, "train_cpu_seconds": cpu,
+                "recipe": {"annealing": {"beta_final": beta_final}}}
+    rows = [screened("a", 6.0, 100, 360.0), screened("a", 6.0, 200, 720.0),
+            screened("b", 7.0, 50, None, wall=3600.0), screened("c", 5.0, 900, 9000.0),
+            screened("hmc", 6.0, None, None) | {"recipe": None}]
+    hours, runs = report.training_hours(rows, min_beta=6.0)
+    assert hours == pytest.approx(1.2) and runs == ["a", "b"]
+    assert "**1.20 CPU-hours** over 2 runs (a, b)" in "\n".join(
+        report.campaign_section({"rows": rows}))
