@@ -17,16 +17,20 @@ from pathlib import Path
 
 from l2hmc_tf import atomic, checkpoints, config
 
-from .common import result_rows
+from .common import result_rows, row_name
 
 
 def find_row(path: Path, name: str) -> dict:
+    """The row called `name`: its full name (common.row_name, e.g. 'campaign/x b6 16x16 moves
+    0'), or its ablation name or run when that picks one row (a run measured at several
+    betas has one row per beta)."""
     rows = result_rows(path)
-    for row in rows:
-        if row.get("name", row.get("run")) == name:
-            return row
-    raise SystemExit(f"error: no row named {name!r} in {path}; rows: "
-                     f"{[r.get('name', r.get('run')) for r in rows]}")
+    matches = [r for r in rows if name in (row_name(r), r.get("name", r.get("run")))]
+    if len(matches) == 1:
+        return matches[0]
+    problem = "no row" if not matches else f"{len(matches)} rows"
+    raise SystemExit(f"error: {problem} named {name!r} in {path}: give one of "
+                     f"{[row_name(r) for r in matches or rows]}")
 
 
 def export(row: dict, to: Path) -> Path:
@@ -45,7 +49,8 @@ def export(row: dict, to: Path) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", required=True, help="a benchmarks/results file")
-    p.add_argument("--row", required=True, help="the row's name (ablation) or run (tau_int)")
+    p.add_argument("--row", required=True,
+                   help="the row's full name, or its name (ablation) or run (tau_int)")
     p.add_argument("--to", help="default: models/b<beta>-<row name>")
     args = p.parse_args(argv)
     row = find_row(args.json, args.row)

@@ -59,6 +59,22 @@ def test_tau_int_measures_given_runs_with_their_own_configs(tmp_path):
         tau_int.parse_args(["--betas", "6", "7", "--run", "a"])
 
 
+
+def test_export_picks_one_row_of_a_run_measured_at_two_betas(tmp_path):
+    """A run measured at beta 5 and 6 has two tau_int rows: its run name alone is refused
+    with both full names offered, and a full name picks its row."""
+    from benchmarks.export_model import find_row
+
+    rows = [{"run": "campaign/x", "beta": beta, "lattice": "16x16", "variant": "gauge"}
+            for beta in (5.0, 6.0)]
+    path = tmp_path / "tau.json"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(SystemExit, match="2 rows.*campaign/x b5 16x16 moves 0"):
+        find_row(path, "campaign/x")
+    assert find_row(path, "campaign/x b6 16x16 moves 0")["beta"] == 6.0
+    with pytest.raises(SystemExit, match="no row"):
+        find_row(path, "campaign/y")
+
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
             "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
             "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds", "variant", "instanton",
