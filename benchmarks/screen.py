@@ -60,6 +60,15 @@ def hmc_name(step_size: float) -> str:
     return "hmc" if step_size == 0.15 else f"hmc eps {step_size:g}"
 
 
+def append_row(ledger: Path, row: dict) -> None:
+    """Add a row to the ledger as it is on disk now: screens of different runs may finish
+    while this one ran, and a copy read at the start would drop their rows."""
+    data = json.loads(ledger.read_text()) if ledger.is_file() else {"rows": []}
+    data["rows"].append(row)
+    data["machine"] = machine()
+    write_json(ledger, data)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="*", type=Path, help="run directories (bin/train.py)")
@@ -85,7 +94,6 @@ def main(argv=None) -> int:
         n_lf = models[0][1].n_leapfrog if models else 8
         models += [(hmc_name(eps), hmc(shape, n_lf, eps), None, {})
                    for eps in args.hmc_step_sizes]
-    ledger = json.loads(args.ledger.read_text()) if args.ledger.is_file() else {"rows": []}
     for name, model, recipe, record in models:
         row = {"run": name, "beta": args.beta, "lattice": args.lattice, "chains": args.chains,
                "steps": args.steps, "therm": args.therm, "start": "equilibrium",
@@ -97,9 +105,7 @@ def main(argv=None) -> int:
               f"{row['accept']:.2f}, N_LF tau pred {row['nlf_tau_int_predicted']:.0f} "
               f"({row.get('training_steps', 0)} steps, "
               f"{row.get('train_cpu_seconds', 0) / 3600:.2f} CPU h)", flush=True)
-        ledger["rows"].append(row)
-        ledger["machine"] = machine()
-        write_json(args.ledger, ledger)
+        append_row(args.ledger, row)
     return 0
 
 

@@ -78,7 +78,7 @@ def report(out: dict, row: dict) -> str:
         r = out[name]
         steps = round(r["seconds"] / r["seconds_per_trajectory"])
         lines.append(f"{name:6} {steps:>12} {1e3 * r['seconds_per_trajectory']:8.2f} "
-                     f"{r['dq2']:8.4f} ± {r['dq2_err']:6.4f} {r['accept']:6.2f} "
+                     f"{r['dq2']:8.3g} ± {r['dq2_err']:<6.2g} {r['accept']:6.2f} "
                      f"{r['tau_int_predicted']:10.0f} ± {r['tau_int_predicted_err']:6.0f}")
     lines.append(f"gain (HMC / model): per trajectory {out['gain_per_trajectory']:.1f}x ± "
                  f"{out['gain_per_trajectory_err']:.1f}, per second "

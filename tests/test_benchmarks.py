@@ -75,6 +75,17 @@ def test_export_picks_one_row_of_a_run_measured_at_two_betas(tmp_path):
     with pytest.raises(SystemExit, match="no row"):
         find_row(path, "campaign/y")
 
+
+def test_screens_finishing_in_turn_keep_each_others_rows(tmp_path):
+    """Two screens run at once: each appends to the ledger as it is when its row is ready,
+    so the one that finishes last does not write back a copy without the other's row."""
+    from benchmarks.screen import append_row
+
+    ledger = tmp_path / "campaign.json"
+    append_row(ledger, {"run": "first"})
+    append_row(ledger, {"run": "second"})
+    assert [r["run"] for r in json.loads(ledger.read_text())["rows"]] == ["first", "second"]
+
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
             "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
             "tau_int_seconds_l2hmc", "accept_l2hmc", "train_seconds", "variant", "instanton",
