@@ -101,7 +101,8 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
         return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
     columns = ["beta", "lattice", "sampler", "N_LF", "HMC eps", "tau HMC", "tau sampler",
                "N_LF*tau HMC", "N_LF*tau sampler", "reference HMC",
-               "reference trained (mean / best)", "<dQ^2> sampler", "gain per second", "accept", "trajectories HMC / sampler", "train s"]
+               "reference trained (mean / best)", "<dQ^2> sampler", "gain per second", "accept",
+               "trajectories HMC / sampler", "train s"]
     cells = []
     for r in rows:
         paper = ("-", "-")
@@ -375,8 +376,7 @@ def training_hours(rows: list[dict], min_beta: float) -> tuple[float, list[str]]
         if recipe is None or not r.get("training_steps") or (
                 recipe["annealing"]["beta_final"] < min_beta):
             continue      # HMC, committed models without a training record, runs aimed lower
-        if (r.get("training_steps") or 0) >= (newest.get(r["run"], {}).get("training_steps")
-                                               or 0):
+        if r["training_steps"] >= newest.get(r["run"], {}).get("training_steps", 0):
             newest[r["run"]] = r
     seconds = sum(r.get("train_cpu_seconds") or r.get("train_seconds") or 0.0
                   for r in newest.values())

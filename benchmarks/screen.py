@@ -54,10 +54,13 @@ def screen(model, beta: float, shape, chains: int, steps: int, therm: int,
     return inference.charge_mobility(model, beta, shape, chains, steps, x, seed)
 
 
+INITIAL_HMC_STEP = 0.15   # the models' initial step: HMC's step before step sizes were screened
+
+
 def hmc_name(step_size: float) -> str:
-    """The ledger's name of an HMC row: plain 'hmc' at the models' initial step size 0.15
-    (the rows before step sizes were screened), else with its step size."""
-    return "hmc" if step_size == 0.15 else f"hmc eps {step_size:g}"
+    """The ledger's name of an HMC row: plain 'hmc' at INITIAL_HMC_STEP (as the rows from
+    before step sizes were screened), else with its step size."""
+    return "hmc" if step_size == INITIAL_HMC_STEP else f"hmc eps {step_size:g}"
 
 
 def append_row(ledger: Path, row: dict) -> None:
@@ -80,7 +83,7 @@ def main(argv=None) -> int:
                    help="HMC trajectories at --beta after the equilibrium start")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--hmc", action="store_true", help="also screen plain HMC")
-    p.add_argument("--hmc-step-sizes", type=float, nargs="+", default=[0.15],
+    p.add_argument("--hmc-step-sizes", type=float, nargs="+", default=[INITIAL_HMC_STEP],
                    help="HMC step sizes to screen (rows named 'hmc' at 0.15, else 'hmc eps E')")
     p.add_argument("--note", default="", help="why this screen was run (kept in the row)")
     p.add_argument("--ledger", type=Path, default=LEDGER)

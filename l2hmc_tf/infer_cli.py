@@ -257,7 +257,6 @@ def main(argv=None) -> int:
     return 0
 
 
-
 def _sample_and_report(args, dist, dyn, beta, shape, outdir: Path, path: Path, attrs: dict,
                        continued: np.ndarray | None) -> None:
     """Sample this rank's chains to --steps; rank 0 then writes summary.json and plots."""

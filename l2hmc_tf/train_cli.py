@@ -165,7 +165,6 @@ def _evaluate_and_report(cfg: config_mod.Config, trainer: Trainer, writer) -> di
     return comparison.to_dict()
 
 
-
 def run_training(cfg: config_mod.Config, run_dir: Path, resume: bool = False,
                  dist: SingleProcess | None = None) -> int:
     """Train (or continue) the run in run_dir, save the model, evaluate it against HMC and

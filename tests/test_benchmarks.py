@@ -59,7 +59,6 @@ def test_tau_int_measures_given_runs_with_their_own_configs(tmp_path):
         tau_int.parse_args(["--betas", "6", "7", "--run", "a"])
 
 
-
 def test_export_picks_one_row_of_a_run_measured_at_two_betas(tmp_path):
     """A run measured at beta 5 and 6 has two tau_int rows: its run name alone is refused
     with both full names offered, and a full name picks its row."""
@@ -85,6 +84,7 @@ def test_screens_finishing_in_turn_keep_each_others_rows(tmp_path):
     append_row(ledger, {"run": "first"})
     append_row(ledger, {"run": "second"})
     assert [r["run"] for r in json.loads(ledger.read_text())["rows"]] == ["first", "second"]
+
 
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
             "tau_int_l2hmc_err", "nlf_tau_int_hmc", "nlf_tau_int_l2hmc", "tau_int_seconds_hmc",
