@@ -21,7 +21,7 @@ from . import config as config_mod
 from .distributed import SingleProcess, make_distribution
 from .dynamics import hmc
 from .summary import Comparison
-from .training import Trainer, TrainingDiverged
+from .training import STOPPED, Trainer, TrainingDiverged
 
 log = logging.getLogger("l2hmc_tf")
 
@@ -170,7 +170,7 @@ def run_training(cfg: config_mod.Config, run_dir: Path, resume: bool = False,
     """Train (or continue) the run in run_dir, save the model, evaluate it against HMC and
     write summary.json. Returns the exit code: 0, 3 when training diverged,
     atomic.WRITE_FAILED when an output could not be written (the newest checkpoint is then
-    intact)."""
+    intact), training.STOPPED when SIGTERM or SIGUSR1 stopped it after a checkpoint."""
     try:
         return _train_evaluate_save(cfg, run_dir, resume, dist or SingleProcess())
     except atomic.WriteError as err:
@@ -196,10 +196,15 @@ def _train_evaluate_save(cfg: config_mod.Config, run_dir: Path, resume: bool,
     on_log, writer = _log_writer(cfg, run_dir, dist)
     start = time.perf_counter()
     try:
-        final = trainer.fit(on_log)
+        with trainer.stop:
+            final = trainer.fit(on_log)
     except TrainingDiverged as err:
         log.error("error: %s", err)
         return 3
+    if trainer.stopped:
+        log.info("stopped by a signal (SIGTERM or SIGUSR1) at step %d, checkpoint written; "
+                    "continue with: bin/train.py --outdir %s --resume", trainer.step, run_dir)
+        return STOPPED
     summary = {"run_dir": str(run_dir), "steps": trainer.step, "ranks": dist.size,
                "train_seconds": time.perf_counter() - start,
                "train_seconds_total": trainer.clock.wall(),

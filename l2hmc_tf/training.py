@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -23,8 +24,34 @@ from .distributed import SingleProcess
 from .dynamics import Sampler, Transition, from_config, hmc_thermalize
 
 
+STOPPED = 5   # exit code of bin/train.py when a signal stopped training after a checkpoint
+
+
 class TrainingDiverged(RuntimeError):
     """Too many consecutive steps with non-finite loss or gradients."""
+
+
+class StopRequest:
+    """Records SIGTERM or SIGUSR1 (a scheduler's kill at the walltime, or Slurm's `--signal`
+    warning before it) while installed (`with`), so that `Trainer.fit` checkpoints after the
+    step in progress and returns, instead of losing up to checkpoint.every steps."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict = {}
+
+    def _record(self, signum, _frame) -> None:
+        self.signal = signum
+
+    def __enter__(self) -> "StopRequest":
+        self._previous = {s: signal.signal(s, self._record) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
 
 
 def make_optimizer(cfg: config_mod.TrainingConfig, n_ranks: int = 1) -> keras.optimizers.Optimizer:
@@ -65,6 +92,7 @@ class Trainer:
         self.sampler = Sampler(self.dynamics, seed=self.seed)
         self.step, self.nan_streak, self.skipped = 0, 0, 0
         self.clock = TrainingClock()
+        self.stop, self.stopped = StopRequest(), False
         if resume:
             self._restore()
         else:
@@ -138,8 +166,10 @@ class Trainer:
                     f"{self.step}, beta {beta:.4g}); lower training.lr or dynamics.step_size")
         self.x = step.x_new
         self.step += 1
-        averaged = self.dist.mean(tf.stack(list(metrics.values()))).numpy()   # one allreduce
-        out = dict(zip(metrics, averaged.tolist()))
+        signalled = tf.constant(float(self.stop.signal is not None), metrics["loss"].dtype)
+        averaged = self.dist.mean(tf.stack([*metrics.values(), signalled])).numpy()  # 1 allreduce
+        self.stopped = bool(averaged[-1] > 0)        # any rank signalled: all stop at this step
+        out = dict(zip(metrics, averaged[:-1].tolist()))
         out.update(beta=beta, skipped=self.skipped, **self.step_sizes())
         return out
 
@@ -183,19 +213,21 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, on_log=None) -> dict[str, float]:
-        """Train until training.steps; checkpoint every checkpoint.every steps and at the end."""
+        """Train until training.steps; checkpoint every checkpoint.every steps and at the end,
+        or after the step in progress when a signal reached any rank (self.stopped)."""
         t, every = self.cfg.training, self.cfg.checkpoint.every
         metrics, tic, tic_step = {}, time.perf_counter(), self.step
         self.clock.start()
-        while self.step < t.steps:
+        while self.step < t.steps and not self.stopped:
             metrics = self.train_step(self.schedule.beta(self.step))
-            if self.step % t.log_every == 0 or self.step == t.steps:
+            last = self.stopped or self.step == t.steps
+            if self.step % t.log_every == 0 or last:
                 now = time.perf_counter()
                 metrics["steps_per_s"] = (self.step - tic_step) / (now - tic)
                 tic, tic_step = now, self.step
                 if on_log:
                     on_log(self.step, metrics)
-            if self.run_dir and (self.step % every == 0 or self.step == t.steps):
+            if self.run_dir and (self.step % every == 0 or last):
                 self.save_checkpoint()
         self.clock.stop()
         return metrics

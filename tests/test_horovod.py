@@ -130,8 +130,9 @@ def _rank_pid(run_dir, rank):
     return None
 
 
-def test_killing_one_rank_ends_the_job_quickly(tmp_path):
-    run = tmp_path / "run"
+def signal_rank_one(run, signum):
+    """Start a two-rank training far longer than any test, send signum to rank 1 once step 2
+    is logged, and return the job's exit code, output and seconds from signal to exit."""
     cmd = [str(HOROVODRUN), "--gloo", "-np", "2", "-H", "localhost:2", sys.executable,
            str(ROOT / "bin/train.py"), "--outdir", str(run),
            *sets(*TINY, "training.steps=100000", "checkpoint.every=1000")]
@@ -144,15 +145,34 @@ def test_killing_one_rank_ends_the_job_quickly(tmp_path):
             time.sleep(1)
         pid = _rank_pid(run, 1)
         assert pid is not None, "rank 1 not found"
-        os.kill(pid, signal.SIGKILL)
-        killed_at = time.time()
-        rc = job.wait(timeout=120)
-        elapsed = time.time() - killed_at
+        os.kill(pid, signum)
+        sent = time.time()
+        output = job.communicate(timeout=120)[0]
+        return job.returncode, output, time.time() - sent
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
+
+
+def test_killing_one_rank_ends_the_job_quickly(tmp_path):
+    rc, _, elapsed = signal_rank_one(tmp_path / "run", signal.SIGKILL)
     assert rc != 0
     assert elapsed < 60, elapsed
+
+
+def test_a_signal_to_one_rank_stops_every_rank_at_one_checkpointed_step(tmp_path):
+    """Slurm's --signal warning (SIGUSR1) may reach one rank first: all ranks agree to stop
+    after the same step, write its checkpoint, and --resume finishes the run."""
+    run = tmp_path / "run"
+    _, output, _ = signal_rank_one(run, signal.SIGUSR1)
+    assert "stopped by a signal" in output and "--resume" in output, output[-3000:]
+    x, step = final_state(run)
+    assert 2 <= step < 1000 and x.shape == (2, 8, 4, 4, 2)
+    assert not (run / "summary.json").exists()
+    resumed = horovod_train(run, "--resume", *sets(f"training.steps={step + 2}"))
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    r0, r1 = records(run)
+    assert r0["step"] == r1["step"] == step + 2 and r0["weights_sha256"] == r1["weights_sha256"]
 
 
 def test_two_rank_inference_writes_one_file_per_rank(tmp_path):

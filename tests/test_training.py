@@ -1,7 +1,9 @@
 """Training: it learns, resumes exactly, survives a kill, and rejects bad input up front."""
 import json
 import os
+import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -102,6 +104,34 @@ def test_sigkill_during_checkpoint_write_leaves_a_resumable_run(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 6
     assert not list((run / "checkpoints").glob(".*tmp*"))
+
+
+def test_sigterm_checkpoints_the_step_in_progress_and_resume_finishes(tmp_path):
+    """A scheduler's SIGTERM at the walltime loses no steps: the run checkpoints the step in
+    progress, exits with training.STOPPED and no summary, and --resume finishes it."""
+    run = tmp_path / "run"
+    long_run = sum((["--set", s] for s in [*TINY, "training.steps=100000",
+                                            "checkpoint.every=1000"]), [])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    job = subprocess.Popen([sys.executable, "bin/train.py", "--outdir", str(run), *long_run],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    try:
+        log, deadline = run / "train.log", time.time() + 240
+        while time.time() < deadline and not (log.exists() and "step      2/" in log.read_text()):
+            time.sleep(0.5)
+        job.send_signal(signal.SIGTERM)
+        output = job.communicate(timeout=120)[0]
+    finally:
+        job.kill()
+    assert job.returncode == training.STOPPED, output[-2000:]
+    assert f"--outdir {run} --resume" in output
+    (newest,) = checkpoints.list_checkpoints(run)
+    step = int(newest.name.split("-")[1])
+    assert 2 <= step < 1000 and not (run / "summary.json").exists()
+    resumed = run_cli("--outdir", str(run), "--resume", "--set", f"training.steps={step + 2}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((run / "summary.json").read_text())["steps"] == step + 2
 
 
 def test_trained_model_loads_in_a_fresh_process(tmp_path):
