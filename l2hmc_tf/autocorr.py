@@ -23,7 +23,7 @@ class Estimate:
     """Mean of an observable with its autocorrelation-aware error and tau_int."""
     mean: float
     error: float
-    tau_int: float       # NaN when the series never changes (a frozen chain has no tau_int)
+    tau_int: float       # NaN when no chain changes (frozen chains have no tau_int)
     tau_int_error: float
     window: int
     n_samples: int
@@ -56,8 +56,8 @@ def estimate(series, name: str = "obs") -> Estimate:
     """Gamma-method analysis of a [steps, chains] series (chains are replicas)."""
     data = _as_series(series)
     steps, chains = data.shape
-    if np.ptp(data) == 0:
-        return Estimate(float(data[0, 0]), 0.0, math.nan, math.nan, 0, data.size)
+    if not np.any(np.ptp(data, axis=0)):     # no chain moved, whatever values they sit at
+        return Estimate(float(data.mean()), 0.0, math.nan, math.nan, 0, data.size)
     names = [name] if chains == 1 else [f"{name}|r{c}" for c in range(chains)]
     obs = pe.Obs([data[:, c] for c in range(chains)], names)
     obs.gamma_method(S=WINDOW_S)

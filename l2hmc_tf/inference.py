@@ -46,8 +46,9 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
                     f"{key}_exact": float(exact_value), f"{key}_tau_int": est.tau_int,
                     f"{key}_sigma": (est.mean - float(exact_value)) / est.error
                     if est.error > 0 else float("inf")})
-    for key in ("charge_int", "charge_sin"):
-        est = autocorr.estimate(getattr(history, key), key)
+    # Q_Z rounded: a frozen chain's float rounding noise (1e-6) would give it a tau_int
+    for key, series in (("charge_int", charge), ("charge_sin", history.charge_sin)):
+        est = autocorr.estimate(series, key)
         out[f"tau_int_{key}"] = est.tau_int
         out[f"tau_int_{key}_err"] = est.tau_int_error
     tau = out["tau_int_charge_int"]

@@ -50,6 +50,13 @@ def test_frozen_series_reports_nan_not_one():
     assert est.frozen and np.isnan(est.tau_int) and est.error == 0.0
 
 
+def test_chains_frozen_at_different_values_are_frozen():
+    """Frozen chains in different charge sectors: no chain moves, so no tau_int (the Gamma
+    method would read their offsets as a correlation that never decays)."""
+    est = autocorr.estimate(np.tile([-1.0, 0.0, 2.0, 1.0], (100, 1)))
+    assert est.frozen and est.mean == pytest.approx(0.5)
+
+
 def test_single_chain_is_accepted():
     est = autocorr.estimate(ar1(0.5, 5000, 1, seed=3)[:, 0])
     assert abs(est.tau_int - 3.0) < 3 * est.tau_int_error
