@@ -1,6 +1,7 @@
 """Shared helpers of the benchmarks: timing with warm-up, a plain numpy HMC baseline, JSON."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -82,10 +83,20 @@ def machine() -> dict:
 
 
 def write_json(path: Path, data) -> None:
-    """Write a result file and say where it went."""
+    """Write a result file (temp file, then rename) and say where it went."""
+    from l2hmc_tf import atomic
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, default=float))
+    atomic.write_json(path, data)
     print(f"wrote {path}")
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Add a row to a {"rows": [...]} file as it is on disk now: other benchmarks may have
+    added theirs while this one ran, and a copy read at the start would drop them."""
+    data = json.loads(path.read_text()) if path.is_file() else {"rows": []}
+    data["rows"].append(row)
+    data["machine"] = machine()
+    write_json(path, data)
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -103,15 +114,55 @@ def add_measurement_args(p, chains: int) -> None:
     p.add_argument("--hmc-therm", type=int, default=0,
                    help="HMC trajectories that thermalise the hot start before both samplers")
     p.add_argument("--chains", type=int, default=chains)
+    p.add_argument("--reuse-hmc", action="store_true",
+                   help=f"take HMC from {HMC_STORE} beside --json when this code measured it "
+                        "with the same settings and seed (beta 7 takes half an hour); new HMC "
+                        "measurements are stored there either way")
 
 
+HMC_STORE = "hmc_baselines.json"
+HMC_MODULES = ("lattice", "integrators", "dynamics", "exact", "inference", "autocorr", "summary")
 _HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per process
+
+
+def hmc_code_digest() -> str:
+    """sha256 of the modules an HMC measurement comes from: a stored one is reused only by
+    the code that made it."""
+    import l2hmc_tf
+    h = hashlib.sha256()
+    for name in HMC_MODULES:
+        h.update((Path(l2hmc_tf.__file__).parent / f"{name}.py").read_bytes())
+    return h.hexdigest()
+
+
+def hmc_baseline(key: dict, measure, store: Path | None, reuse: bool):
+    """HMC's ChainSummary for `key` (every setting and the seed that made it) and, where it
+    was reused, the command that measured it (else None). Measured once per process; with
+    `reuse`, taken from `store` when the same key and code made it there; every new
+    measurement is appended to `store`, so a later command may reuse it."""
+    from l2hmc_tf.summary import ChainSummary
+    memo = json.dumps(key, sort_keys=True)
+    if memo in _HMC_RESULTS:
+        return _HMC_RESULTS[memo], None
+    code = hmc_code_digest()
+    if reuse and store is not None and store.is_file():
+        for row in reversed(result_rows(store)):
+            if row["key"] == key and row["code"] == code:
+                print(f"  hmc beta {key['beta']:g}: reusing {store} (measured by: "
+                      f"{row['command']})", flush=True)
+                return ChainSummary.from_dict(row["hmc"]), row["command"]
+    _HMC_RESULTS[memo] = measure()
+    if store is not None:
+        append_row(store, {"key": key, "code": code, "command": command(),
+                           "hmc": _HMC_RESULTS[memo].to_dict()})
+    return _HMC_RESULTS[memo], None
 
 
 def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                  steps: int, rel_error: float | None = None, max_steps: int | None = None,
                  hmc_max_steps: int | None = None, hmc_therm: int = 0,
-                 instanton_moves: int = 0) -> dict:
+                 instanton_moves: int = 0, store: Path | None = None,
+                 reuse_hmc: bool = False) -> dict:
     """L2HMC (`model`) and HMC with the same N_LF at (beta, shape): one Comparison row.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
@@ -121,7 +172,9 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     chain reaching equilibrium (HMC at beta 6 would take thousands of trajectories).
     instanton_moves: Metropolis instanton proposals after each trajectory of `model` (not of
     the HMC it is compared with). The row names the model's `variant` (network kind, or hmc)
-    and whether it uses the 2D-U(1)-only instanton shift (`instanton`)."""
+    and whether it uses the 2D-U(1)-only instanton shift (`instanton`). HMC comes from
+    hmc_baseline (store, reuse_hmc); `hmc_reused_from` names the command that measured it
+    where it was not measured here."""
     from l2hmc_tf import inference
     from l2hmc_tf.dynamics import equilibrium_start, hmc
 
@@ -136,15 +189,17 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
 
     start = equilibrium_start(chains, shape, beta, hmc_therm, model.n_leapfrog, hmc_step_size,
                               seed=11, dtype=model.compute_dtype)
-    hmc_key = (beta, tuple(shape), model.n_leapfrog, hmc_step_size, chains, steps, rel_error,
-               hmc_max_steps or max_steps, hmc_therm)
-    if hmc_key not in _HMC_RESULTS:
-        _HMC_RESULTS[hmc_key] = run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
-                                    hmc_max_steps or max_steps)
-    comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves),
-                            _HMC_RESULTS[hmc_key])
+    hmc_key = {"beta": beta, "lattice": list(shape), "n_leapfrog": model.n_leapfrog,
+               "step_size": hmc_step_size, "chains": chains, "steps": steps,
+               "rel_error": rel_error, "max_steps": hmc_max_steps or max_steps,
+               "therm": hmc_therm, "seed": 11, "dtype": str(model.compute_dtype)}
+    baseline, reused_from = hmc_baseline(
+        hmc_key, lambda: run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
+                             hmc_max_steps or max_steps), store, reuse_hmc)
+    comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves), baseline)
     variant = model.network_config.kind if model.has_networks else "hmc"
     return comparison.row() | {"hmc_therm": hmc_therm, "hmc_step_size": hmc_step_size,
+                               "hmc_reused_from": reused_from,
                                "start": "equilibrium",
                                "variant": variant,
                                "instanton": bool(model.instanton or instanton_moves),
@@ -157,7 +212,7 @@ def measure_with(args, model, hmc_step_size: float, beta: float, shape,
     """measure_pair with the chain options of add_measurement_args."""
     return measure_pair(model, hmc_step_size, beta, shape, args.chains, args.steps,
                         args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm,
-                        instanton_moves)
+                        instanton_moves, Path(args.json).parent / HMC_STORE, args.reuse_hmc)
 
 
 def seconds_per_training_step(cfg: Config, beta: float, calls: int, repeats: int) -> float:

@@ -5,23 +5,23 @@
         [--ledger benchmarks/results/campaign.json]
 
 Each run's model (and, with --hmc, plain HMC at its N_LF and each of --hmc-step-sizes, so
-that the baseline a gain is quoted against is HMC at its best step) samples from
-chains that start in equilibrium at --beta (dynamics.equilibrium_start: charges drawn from
-the exact P(Q), then --therm HMC trajectories; rows before 2026-12-01 06:40 started hot and
-were thermalised by HMC alone, which fixes the plaquettes but not the charge sectors). The row records <dQ_Z^2> with its Gamma-method error, the
-acceptance and the tau_int it predicts (docs/physics.md section 10), with the run's recipe,
-its training steps and its wall and CPU seconds over all resumptions, so the ledger shows
-how each run's signal grew with training. Minutes per run, where a tau_int takes hours.
+that the baseline a gain is quoted against is HMC at its best step) samples from chains that
+start in equilibrium at --beta (dynamics.equilibrium_start: charges drawn from the exact
+P(Q), then --therm HMC trajectories; rows before 2026-12-01 06:40 started hot and were
+thermalised by HMC alone, which fixes the plaquettes but not the charge sectors). The row
+records <dQ_Z^2> with its Gamma-method error, the acceptance and the tau_int it predicts
+(docs/physics.md section 10), with the run's recipe, its training steps and its wall and CPU
+seconds over all resumptions, so the ledger shows how each run's signal grew with training.
+Minutes per run, where a tau_int takes hours.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from .common import command, machine, write_json
+from .common import append_row, command
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -61,15 +61,6 @@ def hmc_name(step_size: float) -> str:
     """The ledger's name of an HMC row: plain 'hmc' at INITIAL_HMC_STEP (as the rows from
     before step sizes were screened), else with its step size."""
     return "hmc" if step_size == INITIAL_HMC_STEP else f"hmc eps {step_size:g}"
-
-
-def append_row(ledger: Path, row: dict) -> None:
-    """Add a row to the ledger as it is on disk now: screens of different runs may finish
-    while this one ran, and a copy read at the start would drop their rows."""
-    data = json.loads(ledger.read_text()) if ledger.is_file() else {"rows": []}
-    data["rows"].append(row)
-    data["machine"] = machine()
-    write_json(ledger, data)
 
 
 def main(argv=None) -> int:

@@ -2,23 +2,28 @@
 
     python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16 | --run RUN_DIR ...]
-        [--steps 1000] [--chains 128] [--rel-error 0.2] [--max-steps 8000] [--hmc-max-steps 64000] [--hmc-therm 0]
-        [--hmc-step-size EPS] [--instanton-moves K...] [--quick]
+        [--steps 1000] [--chains 128] [--rel-error 0.2] [--max-steps 8000]
+        [--hmc-max-steps 64000] [--hmc-therm 0] [--hmc-step-size EPS] [--reuse-hmc]
+        [--instanton-moves K...] [--quick]
         [--json benchmarks/results/tau_int.json]
 
 For each beta: loads RUNS/b<beta>/ (or the --run given for it) when it holds a trained
-model, else trains one there from its config (one per beta, or one for all; default configs/beta<beta>.yaml where it
-exists, else configs/beta4.yaml) with annealing.beta_final = beta; --finetune starts each
-beta after the first from the previous beta's model (training.init_from). Then samples HMC
-(same N_LF; the config's step size, or --hmc-step-size: the best one `benchmarks.screen
---hmc --hmc-step-sizes` found at that beta) and L2HMC at beta, each until its own tau_int(Q_Z) is
-known to --rel-error (chains doubling from --steps up to --max-steps, --hmc-max-steps for
-HMC), and writes one row per beta: tau_int, N_LF * tau_int and tau_int * seconds per
-trajectory (seconds per independent configuration) for both, with the run's training steps
-and wall and CPU seconds over all its resumptions. Rows the JSON file already holds for
-other runs are kept. --instanton-moves adds, per
-beta, a row for HMC followed by K instanton proposals (docs/physics.md section 10), measured
-against the same HMC run: the baseline only 2D U(1) allows.
+model, else trains one there from its config (one per beta, or one for all; default
+configs/beta<beta>.yaml where it exists, else configs/beta4.yaml) with annealing.beta_final
+= beta; --finetune starts each beta after the first from the previous beta's model
+(training.init_from). Then samples HMC (same N_LF; the config's step size, or
+--hmc-step-size: the best one `benchmarks.screen --hmc --hmc-step-sizes` found at that beta)
+and L2HMC at beta, each until its own tau_int(Q_Z) is known to --rel-error (chains doubling
+from --steps up to --max-steps, --hmc-max-steps for HMC), and writes one row per beta:
+tau_int, N_LF * tau_int and tau_int * seconds per trajectory (seconds per independent
+configuration) for both, with the run's training steps and wall and CPU seconds over all its
+resumptions. Rows the JSON file already holds for other runs are kept. Every HMC measurement
+is also stored in hmc_baselines.json beside the JSON file; --reuse-hmc takes HMC from there
+when the same code measured it with the same settings and seed (the row's
+`hmc_reused_from` names that command), so a second model at beta 7 does not repeat HMC's
+half hour. --instanton-moves adds, per beta, a row for HMC followed by K instanton
+proposals (docs/physics.md section 10), measured against the same HMC run: the baseline
+only 2D U(1) allows.
 """
 
 from __future__ import annotations

@@ -230,8 +230,9 @@ class GaugeLeapfrogLayer(LeapfrogLayer):
     """A gauge-equivariant generalised leapfrog layer: the v-network sees [cos x_P, sin x_P]
     and the force; the x-update runs len(x_nets) sub-updates of SUBUPDATES with a network
     each (fed the frozen plaquettes and v), from first_subupdate on (cyclically), and the
-    plain drift x + eps_x v on the links of the others, so every link moves once. F(g.x, v) = g.F(x, v) for every gauge
-    transformation g; zero network outputs give the leapfrog step."""
+    plain drift x + eps_x v on the links of the others, so every link moves once.
+    F(g.x, v) = g.F(x, v) for every gauge transformation g; zero network outputs give the
+    leapfrog step."""
 
     def __init__(self, step_size: float, v_net: UpdateNetwork, x_nets: list[UpdateNetwork],
                  train_step_size: bool = True, first_subupdate: int = 0, **kwargs):

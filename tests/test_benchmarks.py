@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import result_rows
 from l2hmc_tf import config, exact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,12 +79,42 @@ def test_export_picks_one_row_of_a_run_measured_at_two_betas(tmp_path):
 def test_screens_finishing_in_turn_keep_each_others_rows(tmp_path):
     """Two screens run at once: each appends to the ledger as it is when its row is ready,
     so the one that finishes last does not write back a copy without the other's row."""
-    from benchmarks.screen import append_row
+    from benchmarks.common import append_row
 
     ledger = tmp_path / "campaign.json"
     append_row(ledger, {"run": "first"})
     append_row(ledger, {"run": "second"})
     assert [r["run"] for r in json.loads(ledger.read_text())["rows"]] == ["first", "second"]
+
+
+def test_hmc_is_stored_and_reused_only_by_the_same_settings_and_code(tmp_path, monkeypatch):
+    """benchmarks --reuse-hmc: a later command takes a stored HMC measurement only where its
+    settings, seed and the HMC code are those that made it; every new one is stored."""
+    from benchmarks import common
+    from l2hmc_tf import inference
+    from l2hmc_tf.dynamics import hmc
+
+    measured = []
+
+    def measure():
+        measured.append(1)
+        return inference.evaluate(hmc((4, 4), 2, 0.2), 1.0, 4, 20, 2, seed=len(measured))
+
+    def new_command(key, reuse=True):
+        monkeypatch.setattr(common, "_HMC_RESULTS", {})
+        return common.hmc_baseline(key, measure, store, reuse)
+
+    store, key = tmp_path / common.HMC_STORE, {"beta": 1.0, "lattice": [4, 4], "chains": 4}
+    first, reused = new_command(key)
+    assert reused is None and len(measured) == 1
+    again, reused = new_command(key)
+    assert len(measured) == 1 and reused == common.command()
+    assert again.stats.tau_int_charge_sin == first.stats.tau_int_charge_sin
+    assert new_command(key, reuse=False)[1] is None and len(measured) == 2
+    assert new_command(dict(key, chains=8))[1] is None and len(measured) == 3
+    monkeypatch.setattr(common, "hmc_code_digest", lambda: "another version of the HMC code")
+    assert new_command(key)[1] is None and len(measured) == 4
+    assert len(common.result_rows(store)) == 4
 
 
 TAU_KEYS = {"beta", "lattice", "n_leapfrog", "tau_int_hmc", "tau_int_hmc_err", "tau_int_l2hmc",
@@ -105,7 +136,8 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert rows[0]["lattice"] == "8x8" and [r["beta"] for r in rows] == [1.5, 2.0]
     assert rows[0]["nlf_tau_int_hmc"] == pytest.approx(2 * rows[0]["tau_int_hmc"])
     assert all(r["variant"] == "scalar" and r["instanton"] is False for r in rows)   # --quick
-    assert all(r["hmc_step_size"] == 0.25 for r in rows)
+    assert all(r["hmc_step_size"] == 0.25 and r["hmc_reused_from"] is None for r in rows)
+    assert len(result_rows(tmp_path / "hmc_baselines.json")) == 2      # stored for --reuse-hmc
     assert (tmp_path / "runs" / "b1.5" / "model.weights.h5").is_file()
     finetuned = config.load(tmp_path / "runs" / "b2" / "config.yaml")
     assert finetuned.training.init_from == str(tmp_path / "runs" / "b1.5")
