@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from l2hmc_tf import atomic
 from l2hmc_tf.summary import Comparison
 
 if TYPE_CHECKING:
@@ -84,7 +85,6 @@ def machine() -> dict:
 
 def write_json(path: Path, data) -> None:
     """Write a result file (temp file, then rename) and say where it went."""
-    from l2hmc_tf import atomic
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_json(path, data)
     print(f"wrote {path}")

@@ -203,7 +203,7 @@ def _train_evaluate_save(cfg: config_mod.Config, run_dir: Path, resume: bool,
         return 3
     if trainer.stopped:
         log.info("stopped by a signal (SIGTERM or SIGUSR1) at step %d, checkpoint written; "
-                    "continue with: bin/train.py --outdir %s --resume", trainer.step, run_dir)
+                 "continue with: bin/train.py --outdir %s --resume", trainer.step, run_dir)
         return STOPPED
     summary = {"run_dir": str(run_dir), "steps": trainer.step, "ranks": dist.size,
                "train_seconds": time.perf_counter() - start,
