@@ -31,6 +31,8 @@ LossForm = Literal["standard", "mixed"]     # mixed: w/l - l/w keeps gradients a
 AnnealingKind = Literal["linear", "geometric", "steps", "none"]
 LrDecay = Literal["none", "cosine", "exponential"]
 FloatType = Literal["float32", "float64"]
+# leapfrog: one force evaluation per step; 2mn: the minimum-norm (Omelyan) scheme, two
+Integrator = Literal["leapfrog", "2mn"]
 
 
 class Section(BaseModel):
@@ -47,7 +49,7 @@ class LatticeConfig(Section):
 
 
 class DynamicsConfig(Section):
-    n_leapfrog: int = Field(4, ge=1)        # leapfrog layers per trajectory (N_LF)
+    n_leapfrog: int = Field(4, ge=1)        # layers (integrator steps) per trajectory (N_LF)
     step_size: float = Field(0.2, gt=0)     # initial eps_x = eps_v of every layer
     train_step_size: bool = True            # eps_x, eps_v trainable per layer
     share_networks: bool = False            # one set of networks for all layers
@@ -56,6 +58,9 @@ class DynamicsConfig(Section):
     # share every network call and one pass serves both directions (half the calls)
     mirror_networks: bool = False
     dtype: FloatType = "float32"
+    # the scheme of each step of HMC and the scalar kind (2mn: two force evaluations a step);
+    # networks of kind conv, mlp and gauge run leapfrog layers
+    integrator: Integrator = "leapfrog"
 
 
 class NetworkConfig(Section):
@@ -137,6 +142,7 @@ class EvaluationConfig(Section):
     therm: int = Field(30, ge=0)
     compare_hmc: bool = True                    # also run HMC at identical settings
     hmc_step_size: Optional[float] = Field(None, gt=0)   # null: dynamics.step_size
+    hmc_integrator: Optional[Integrator] = None          # null: dynamics.integrator
 
 
 class Config(Section):

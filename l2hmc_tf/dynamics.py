@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import integrators, lattice
+from . import integrators, lattice, schemes
 from .checks import check_beta, check_positive_int, check_shape
 from .config import NetworkConfig
 from .layers import SUBUPDATES, GaugeLeapfrogLayer, LeapfrogLayer, sum_links
@@ -54,8 +54,14 @@ class Dynamics(keras.Model):
     def __init__(self, lattice_shape, n_leapfrog: int, step_size: float,
                  network: NetworkConfig | None = None, share_networks: bool = False,
                  train_step_size: bool = True, instanton: bool = False, dtype="float32",
-                 mirror_networks: bool = False, **kwargs):
+                 mirror_networks: bool = False, integrator: str = "leapfrog", **kwargs):
         super().__init__(dtype=dtype, **kwargs)
+        self.integrator = integrator    # the scheme of every layer (schemes.py)
+        self.scheme = schemes.scheme(integrator)
+        if integrator != "leapfrog" and network is not None and network.kind != "scalar":
+            raise ValueError(f"integrator {integrator} runs HMC and the scalar kind; network "
+                             f"kind {network.kind} has leapfrog layers (dynamics.integrator: "
+                             "leapfrog)")
         self.instanton = bool(instanton)     # the 2D-U(1)-specific shift mid-trajectory
         # layer N_LF-1-k reuses layer k's networks: one pass for both directions (integrators)
         self.mirror_networks = bool(mirror_networks)
@@ -122,6 +128,12 @@ class Dynamics(keras.Model):
     def has_networks(self) -> bool:
         return self.network_config is not None
 
+    @property
+    def force_evaluations(self) -> int:
+        """Force evaluations per trajectory (the one at the start is the previous
+        trajectory's last): the cost unit in which the two integrators compare."""
+        return self.n_leapfrog * self.scheme.forces_per_step
+
     def _layer(self, k: int, step_size: float, nets, train_step_size: bool):
         kwargs = dict(train_step_size=train_step_size, dtype=self.dtype_policy,
                       name=f"leapfrog_{k}")
@@ -130,7 +142,8 @@ class Dynamics(keras.Model):
             first = (k * n_sub) % len(SUBUPDATES) if self.network_config.rotate_subupdates else 0
             return GaugeLeapfrogLayer(step_size, nets[0], list(nets[1:]), first_subupdate=first,
                                       **kwargs)
-        return LeapfrogLayer(parity=k % 2, step_size=step_size, networks=nets, **kwargs)
+        return LeapfrogLayer(parity=k % 2, step_size=step_size, networks=nets,
+                             scheme=self.scheme, **kwargs)
 
     def check_lattice(self, shape, built: bool = True) -> tuple[int, int]:
         """Validate a lattice this model should run on: any even size for conv networks and
@@ -396,9 +409,12 @@ class Sampler:
         return x_new, step.results(new)
 
 
-def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32") -> Dynamics:
-    """Plain HMC: the same Dynamics with the networks switched off."""
-    return Dynamics(lattice_shape, n_leapfrog, step_size, network=None, dtype=dtype)
+def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32",
+        integrator: str = "leapfrog") -> Dynamics:
+    """Plain HMC: the same Dynamics with the networks switched off; n_leapfrog integrator
+    steps of the scheme `integrator` (schemes.py)."""
+    return Dynamics(lattice_shape, n_leapfrog, step_size, network=None, dtype=dtype,
+                    integrator=integrator)
 
 
 def hmc_thermalize(x: tf.Tensor, beta: float, n_trajectories: int, n_leapfrog: int,
@@ -450,4 +466,5 @@ def from_config(cfg) -> Dynamics:
     d = cfg.dynamics
     return Dynamics(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, network=cfg.network,
                     share_networks=d.share_networks, train_step_size=d.train_step_size,
-                    instanton=d.instanton, dtype=d.dtype, mirror_networks=d.mirror_networks)
+                    instanton=d.instanton, dtype=d.dtype, mirror_networks=d.mirror_networks,
+                    integrator=d.integrator)

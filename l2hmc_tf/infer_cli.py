@@ -78,7 +78,8 @@ def _load_sampler(args):
         raise UsageError("--hmc needs --config FILE (for lattice, beta, n_leapfrog, step size)")
     cfg = config_mod.load(args.config, args.overrides)
     d = cfg.dynamics
-    return hmc(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, dtype=d.dtype), cfg
+    return hmc(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, dtype=d.dtype,
+               integrator=d.integrator), cfg
 
 
 def prepare(args):
@@ -112,6 +113,10 @@ def prepare(args):
     return dyn, cfg, beta, shape, sampler_name, outdir
 
 
+# attributes that outputs written before they existed lack, with the value they had then
+OPTIONAL_ATTRS = {"instanton_moves": 0, "instanton_layer": 0, "integrator": "leapfrog"}
+
+
 def _check_output(path: Path, resume: bool, expected: dict) -> None:
     if path.exists() and not resume:
         raise UsageError(f"{path} exists; add --resume to continue it or choose another "
@@ -123,7 +128,7 @@ def _check_output(path: Path, resume: bool, expected: dict) -> None:
         attrs = f.attrs
         f.close()
         for key, value in expected.items():
-            if str(attrs.get(key, 0 if key.startswith("instanton") else None)) != str(value):
+            if str(attrs.get(key, OPTIONAL_ATTRS.get(key))) != str(value):
                 raise UsageError(f"--resume: {path} has {key}={attrs.get(key)}, this run asks "
                                  f"for {value}; use the original settings")
 
@@ -180,7 +185,7 @@ def _prepare_output(args, dist):
     attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
              "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
              "chains": args.chains, "instanton_moves": args.instanton,
-             "instanton_layer": int(dyn.instanton)}
+             "instanton_layer": int(dyn.instanton), "integrator": dyn.integrator}
     _check_output(path, args.resume, attrs)
     continued = None
     if not args.resume and args.start not in START_KINDS:

@@ -95,7 +95,9 @@ def charge_mobility(dynamics, beta: float, shape, chains: int, steps: int,
     dq2, err = diag["dq2_mean"], diag["dq2_err"]
     return {"dq2": dq2, "dq2_err": err, "tau_int_predicted": diag["tau_int_predicted"],
             "tau_int_predicted_err": 4.0 * q2 * err / dq2**2 if dq2 > 0 else float("nan"),
-            "nlf_tau_int_predicted": dynamics.n_leapfrog * diag["tau_int_predicted"],
+            "nlf_tau_int_predicted": dynamics.force_evaluations * diag["tau_int_predicted"],
+            "dq2_per_force": dq2 / dynamics.force_evaluations,
+            "force_evaluations": dynamics.force_evaluations,
             "accept": float(history.accept_prob.mean()), "seconds": seconds,
             "seconds_per_trajectory": seconds / steps}
 
@@ -150,7 +152,7 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
         steps=total, thermalization=drop, stats=stats, wall_seconds=seconds,
         trajectories_per_second=total / seconds, tau_int_precise=precise,
         instanton_layer=dynamics.instanton, instanton_moves=instanton_moves,
-        start="equilibrium" if start is None else "given")
+        start="equilibrium" if start is None else "given", integrator=dynamics.integrator)
 
 
 def _precise_enough(stats: Statistics, length: int, rel_error: float) -> bool:
@@ -197,7 +199,7 @@ def summarize_files(paths, therm: int) -> ChainSummary:
     drop = min(therm, max(steps - autocorr.MIN_STEPS, 0))
     meta = {key: attrs[key].item() if hasattr(attrs[key], "item") else attrs[key]
             for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed", "instanton_moves",
-                        "instanton_layer", "start") if key in attrs}
+                        "instanton_layer", "start", "integrator") if key in attrs}
     meta["instanton_layer"] = bool(meta.get("instanton_layer", False))
     return ChainSummary(**meta, chains=history.plaq.shape[1], steps=steps, thermalization=drop,
                         stats=summarize(history.drop(drop), (lt, lx), float(attrs["beta"])))

@@ -4,8 +4,9 @@
 the layer path runs the forward chains and the backward chains as two separate batches. These
 integrators compute the same F_d(x, v) per chain in one pass over all chains:
 
-- `leapfrog`: HMC and the scalar kind, whose layers are leapfrog steps with per-layer
-  numbers; a CPU-shaped layout (the two link directions as [Lt, Lx, batch] tensors).
+- `leapfrog`: HMC and the scalar kind, whose layers are integrator steps (leapfrog or 2MN,
+  schemes.py) with per-layer numbers; a CPU-shaped layout (the two link directions as
+  [Lt, Lx, batch] tensors).
 - `mirrored`: the gauge kind with dynamics.mirror_networks, where layer N_LF-1-k reuses
   layer k's networks (x-networks in reverse order). At trajectory position i a forward chain
   runs layer i and a backward chain runs the inverse of layer N_LF-1-i; with mirrored
@@ -24,56 +25,68 @@ from .layers import (Heads, active_link_mask, direction_factors, frozen_plaquett
                      gauge_x_update, plaquette_encoding, v_update)
 
 
-def _half_step(layer, beta, forward: bool):
-    """(log m, c, drift) of a layer's v half-steps v -> m v + c F / beta and its drift:
-    forward m = e^{h s}, c = -beta h e^{eps_v q} (h = eps_v / 2; section 9), the inverse
+def _kick(layer, beta, forward: bool, weight: float):
+    """(log m, c) of a layer's kick v -> m v + c F / beta of `weight` times eps_v: forward
+    m = e^{h s}, c = -beta h e^{eps_v q} (h = weight eps_v; section 9), the inverse
     m = e^{-h s}, c = beta h e^{eps_v q - h s}; HMC has s = q = 0."""
-    h = 0.5 * layer.eps_v
+    h = weight * layer.eps_v
     heads = layer.networks[0] if layer.networks is not None else None
     hs, kick = (h * heads.s, beta * h * tf.exp(layer.eps_v * heads.q)) if heads else (
         tf.zeros_like(h), beta * h)
     if forward:
-        return hs, -kick, layer.eps_x
-    return -hs, kick * tf.exp(-hs), -layer.eps_x
+        return hs, -kick
+    return -hs, kick * tf.exp(-hs)
 
 
-def _chain_steps(dyn, beta, direction) -> list:
-    """Per position in the trajectory, [batch] vectors (log m, c, drift): chains with
-    d = -1 run the inverse layers in reverse order."""
+def _merged(first, second):
+    """Two kicks at the same force as one: m = m1 m2, c = m2 c1 + c2."""
+    return first[0] + second[0], tf.exp(second[0]) * first[1] + second[1]
+
+
+def _chain_moves(dyn, beta, direction) -> tuple[list, list]:
+    """The trajectory as per-chain [batch] vectors: kicks (log m, c) and the drifts between
+    them, K D K ... D K. Chains with d = -1 run the inverse layers in reverse order (each
+    layer's kicks and drifts reversed); a layer's last kick and the next layer's first act
+    at the same force and are merged into one."""
     forward = direction > 0
+    kick_weights, drift_weights = dyn.scheme
     layers = dyn.leapfrog_layers
-    steps = []
+    kicks, drifts = [], []
     for i in range(dyn.n_leapfrog):
-        fwd = _half_step(layers[i], beta, True)
-        bwd = _half_step(layers[-1 - i], beta, False)
-        steps.append([tf.where(forward, a, b) for a, b in zip(fwd, bwd)])
-    return steps
+        fwd, bwd = layers[i], layers[-1 - i]
+        layer_kicks = [[tf.where(forward, a, b) for a, b in zip(
+            _kick(fwd, beta, True, w_fwd), _kick(bwd, beta, False, w_bwd))]
+            for w_fwd, w_bwd in zip(kick_weights, kick_weights[::-1])]
+        if kicks:
+            layer_kicks[0] = _merged(kicks.pop(), layer_kicks[0])
+        kicks += layer_kicks
+        drifts += [tf.where(forward, d_fwd * fwd.eps_x, -d_bwd * bwd.eps_x)
+                   for d_fwd, d_bwd in zip(drift_weights, drift_weights[::-1])]
+    return kicks, drifts
 
 
 def leapfrog(dyn, x, v, beta, direction):
-    """The trajectory of HMC and of the scalar kind, in a layout made for CPUs. The two
-    link directions are held as separate [Lt, Lx, batch] tensors, so no step slices or
-    re-stacks the last axis and every tf.roll moves whole rows (a roll along the
-    innermost axis is ~3x slower). The two v half-steps between layers are merged into
-    one (m, c) at the same force, beta is folded into c, and the angles are wrapped once
-    at the end (the force is periodic). Same numbers up to rounding (tests check), ~2x
-    faster than the layers' own path. Returns (x', v', logdet)."""
+    """The trajectory of HMC and of the scalar kind (either scheme), in a layout made for
+    CPUs. The two link directions are held as separate [Lt, Lx, batch] tensors, so no step
+    slices or re-stacks the last axis and every tf.roll moves whole rows (a roll along the
+    innermost axis is ~3x slower). Kicks at the same force are merged into one (m, c),
+    beta is folded into c, and the angles are wrapped once at the end (the force is
+    periodic). Same numbers up to rounding (tests check), ~2x faster than the layers' own
+    path. Returns (x', v', logdet)."""
     swap_batch_and_direction = [3, 1, 2, 0]                # its own inverse
-    steps = _chain_steps(dyn, beta, direction)
+    kicks, drifts = _chain_moves(dyn, beta, direction)
     scaled = dyn.has_networks               # HMC: m = 1, no multiplication
-    kicks = [steps[0][:2], *((a[0] + b[0], tf.exp(b[0]) * a[1] + b[1])
-                             for a, b in zip(steps, steps[1:])), steps[-1][:2]]
     xs = tf.unstack(tf.transpose(x, swap_batch_and_direction))
     vs = tf.unstack(tf.transpose(v, swap_batch_and_direction))
     for j, (log_m, c) in enumerate(kicks):
         force = lattice.force_per_beta(*xs, t_axis=0, x_axis=1)
         m = tf.exp(log_m) if scaled else 1.0
         vs = [m * p + c * f for p, f in zip(vs, force)]
-        if j < dyn.n_leapfrog:
-            xs = [q + steps[j][2] * p for q, p in zip(xs, vs)]
+        if j < len(drifts):
+            xs = [q + drifts[j] * p for q, p in zip(xs, vs)]
     x_new, v_new = (tf.transpose(tf.stack(t), swap_batch_and_direction) for t in (xs, vs))
     links = tf.cast(tf.size(x[0]), x.dtype)              # Lt * Lx * 2 per chain
-    logdet = 2.0 * links * tf.add_n([log_m for log_m, _, _ in steps])
+    logdet = links * tf.add_n([log_m for log_m, _ in kicks])
     return lattice.wrap(x_new), v_new, logdet
 
 

@@ -11,12 +11,16 @@ leapfrog bit for bit.
 """
 from __future__ import annotations
 
+import functools
+import operator
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from . import lattice
 from .networks import Heads, LinkEncoding, UpdateNetwork
+from .schemes import SCHEMES, Scheme
 
 
 def checkerboard_mask(lt, lx, parity: int, dtype=tf.float32) -> tf.Tensor:
@@ -64,10 +68,11 @@ def _as_chain_vector(factor):
     return factor if isinstance(factor, float) else tf.reshape(factor, [-1])
 
 
-def v_update(v, force, eps, heads: Heads | None, forward):
-    """Half-step (a)/(d) of v and its log-det; `forward=False` is the exact inverse, and a
-    per-chain `forward` (see direction_factors) runs each chain its own way."""
-    half = 0.5 * eps
+def v_update(v, force, eps, heads: Heads | None, forward, weight: float = 0.5):
+    """Kick (a)/(d) of v by `weight` times eps (a leapfrog half-step: 0.5) and its log-det;
+    `forward=False` is the exact inverse, and a per-chain `forward` (see direction_factors)
+    runs each chain its own way."""
+    half = weight * eps
     f, sign = direction_factors(forward, v.dtype)
     if heads is None:
         return v - sign * (half * force), tf.zeros_like(v[:, 0, 0, 0])
@@ -111,10 +116,11 @@ class LeapfrogLayer(keras.layers.Layer):
 
     def __init__(self, parity: int, step_size: float,
                  networks: tuple[UpdateNetwork, UpdateNetwork, UpdateNetwork] | None = None,
-                 train_step_size: bool = True, **kwargs):
+                 train_step_size: bool = True, scheme: Scheme = SCHEMES["leapfrog"], **kwargs):
         super().__init__(**kwargs)
         self.parity = parity
         self.networks = networks                   # (v_net, x_net_b, x_net_c) or None
+        self.scheme = scheme                       # leapfrog: (a) (b) (c) (d); 2mn: K D K D K
         self.encode = LinkEncoding(dtype=self.dtype_policy)
         trainable = bool(train_step_size and networks is not None)
         init = keras.initializers.Constant(float(np.log(step_size)))
@@ -135,12 +141,12 @@ class LeapfrogLayer(keras.layers.Layer):
         """What a v-network sees: [cos x, sin x, F]."""
         return tf.concat([self.encode(x), force], axis=-1)
 
-    def _v_step(self, x, v, force, forward, eps):
+    def _v_step(self, x, v, force, forward, weight: float):
         heads = None
         if self.networks is not None:
             v_net = self.networks[0]
             heads = v_net(self._v_features(x, force) if v_net.uses_links else force)
-        return v_update(v, force, eps, heads, forward)
+        return v_update(v, force, self.eps_v, heads, forward, weight)
 
     def _x_step(self, x, v, which: int, forward, eps):
         m = checkerboard_mask(tf.shape(x)[1], tf.shape(x)[2], self.parity, dtype=x.dtype)
@@ -159,22 +165,31 @@ class LeapfrogLayer(keras.layers.Layer):
         x, ld_second = self._x_step(x, v, order[1], forward, eps)
         return x, ld_first + ld_second
 
+    def _integrate(self, x, v, beta, force, forward: bool):
+        """The scheme's kicks and drifts, in order (forward) or inverted in reverse order.
+        `force` is dS/dx at the input x; the force at the output x is returned for the next
+        layer, so a trajectory of N layers evaluates it N * forces_per_step + 1 times."""
+        kicks, drifts = self.scheme
+        if not forward:
+            kicks, drifts = kicks[::-1], drifts[::-1]
+        v, ld_v = self._v_step(x, v, force, forward, kicks[0])
+        terms = [ld_v]
+        for drift, kick in zip(drifts, kicks[1:]):
+            x, ld_x = self._x_steps(x, v, forward, drift * self.eps_x)
+            force = lattice.force(x, beta)
+            v, ld_v = self._v_step(x, v, force, forward, kick)
+            terms += [ld_x, ld_v]
+        # summed in the forward layer's order, so both directions round alike
+        logdet = functools.reduce(operator.add, terms if forward else terms[::-1])
+        return x, v, logdet, force
+
     def forward(self, x, v, beta, force):
-        """(a) (b) (c) (d). `force` is dS/dx at the input x; the force at the output x is
-        returned for the next layer, so a trajectory of N layers evaluates it N + 1 times."""
-        v, ld_a = self._v_step(x, v, force, True, self.eps_v)
-        x, ld_x = self._x_steps(x, v, True, self.eps_x)
-        force = lattice.force(x, beta)
-        v, ld_d = self._v_step(x, v, force, True, self.eps_v)
-        return x, v, ld_a + ld_x + ld_d, force
+        """(a) (b) (c) (d) for leapfrog (section 4); K D K D K for 2mn."""
+        return self._integrate(x, v, beta, force, True)
 
     def backward(self, x, v, beta, force):
-        """(d)^-1 (c)^-1 (b)^-1 (a)^-1: the exact inverse of forward (same force caching)."""
-        v, ld_d = self._v_step(x, v, force, False, self.eps_v)
-        x, ld_x = self._x_steps(x, v, False, self.eps_x)
-        force = lattice.force(x, beta)
-        v, ld_a = self._v_step(x, v, force, False, self.eps_v)
-        return x, v, ld_a + ld_x + ld_d, force
+        """The exact inverse of forward: (d)^-1 (c)^-1 (b)^-1 (a)^-1 (same force caching)."""
+        return self._integrate(x, v, beta, force, False)
 
 
 

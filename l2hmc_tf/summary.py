@@ -21,17 +21,22 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 
+from .schemes import SCHEMES
+
 SAMPLERS = ("l2hmc", "hmc")
 # Chains shorter than this many tau_int(Q_Z) give error bars (and tau_int) that read low.
 TRUSTED_LENGTH_IN_TAU = 20
 
 
-def sampler_label(sampler: str, instanton_layer: bool = False, instanton_moves: int = 0) -> str:
-    """A sampler's name for logs and tables, marking the instanton move, which only 2D U(1)
-    has, so that nobody mistakes its gains for the learned method's."""
+def sampler_label(sampler: str, instanton_layer: bool = False, instanton_moves: int = 0,
+                  integrator: str = "leapfrog") -> str:
+    """A sampler's name for logs and tables, with its integrator unless leapfrog, marking the
+    instanton move, which only 2D U(1) has, so that nobody mistakes its gains for the
+    learned method's."""
     extras = (["instanton layer"] if instanton_layer else []) + (
         [f"{instanton_moves} instanton moves/trajectory"] if instanton_moves else [])
-    return sampler + (f" + {', '.join(extras)} (2D U(1) only)" if extras else "")
+    name = sampler if integrator == "leapfrog" else f"{sampler} ({integrator})"
+    return name + (f" + {', '.join(extras)} (2D U(1) only)" if extras else "")
 
 
 @dataclass
@@ -119,19 +124,27 @@ class ChainSummary:
     instanton_layer: bool = False   # dynamics.instanton: x -> x + d A inside each trajectory
     instanton_moves: int = 0        # Metropolis proposals x -> x +- A after each trajectory
     start: str | None = None        # "equilibrium", "hot", "given" or the output continued
+    integrator: str = "leapfrog"    # schemes.py: 2mn steps cost two force evaluations
+
+    @property
+    def force_evaluations(self) -> int:
+        """Force evaluations per trajectory: N_LF for leapfrog, 2 N_LF for 2mn."""
+        return self.n_leapfrog * SCHEMES[self.integrator].forces_per_step
 
     @property
     def label(self) -> str:
-        return sampler_label(self.sampler, self.instanton_layer, self.instanton_moves)
+        return sampler_label(self.sampler, self.instanton_layer, self.instanton_moves,
+                             self.integrator)
 
     @property
     def nlf_tau_int_charge_int(self) -> float:
-        """Leapfrog layers per independent Q_Z: the cost comparable across N_LF."""
-        return self.n_leapfrog * self.stats.tau_int_charge_int
+        """Force evaluations per independent Q_Z ("N_LF * tau_int"; for leapfrog N_LF is the
+        force evaluations per trajectory): the cost comparable across N_LF and integrators."""
+        return self.force_evaluations * self.stats.tau_int_charge_int
 
     @property
     def nlf_tau_int_charge_sin(self) -> float:
-        return self.n_leapfrog * self.stats.tau_int_charge_sin
+        return self.force_evaluations * self.stats.tau_int_charge_sin
 
     @property
     def tau_int_seconds_charge_int(self) -> float:
@@ -143,6 +156,7 @@ class ChainSummary:
         out.update(asdict(self.stats), files=list(self.files), label=self.label,
                    nlf_tau_int_charge_int=self.nlf_tau_int_charge_int,
                    nlf_tau_int_charge_sin=self.nlf_tau_int_charge_sin,
+                   force_evaluations=self.force_evaluations,
                    tau_int_seconds_charge_int=self.tau_int_seconds_charge_int)
         return out
 

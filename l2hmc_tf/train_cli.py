@@ -133,7 +133,8 @@ def evaluate_run(cfg: config_mod.Config, dynamics) -> Comparison:
     base = None
     if ev.compare_hmc:
         base = hmc(tuple(cfg.lattice.size), cfg.dynamics.n_leapfrog,
-                   ev.hmc_step_size or cfg.dynamics.step_size, dtype=cfg.dynamics.dtype)
+                   ev.hmc_step_size or cfg.dynamics.step_size, dtype=cfg.dynamics.dtype,
+                   integrator=ev.hmc_integrator or cfg.dynamics.integrator)
         base = inference.evaluate(base, beta, ev.chains, ev.steps, ev.therm, seed)
     return Comparison(l2hmc, base)
 
