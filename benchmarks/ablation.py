@@ -23,8 +23,8 @@ import json
 import sys
 from pathlib import Path
 
-from .common import (add_measurement_args, machine, measure_with, parse_variant,
-                     seconds_per_training_step, trained_model, write_json)
+from .common import (HmcSetting, add_measurement_args, machine, measure_with,
+                     parse_variant, seconds_per_training_step, trained_model, write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -118,7 +118,8 @@ def main(argv=None) -> int:
 
     def measure(name, model, moves=0, **extra):
         if not rows.has(name):
-            rows.add(name, measure_with(args, model, eps, beta, shape, moves), **extra)
+            rows.add(name, measure_with(args, model, HmcSetting(eps), beta, shape, moves),
+                     **extra)
 
     for moves in args.instanton_moves:
         measure(f"hmc + {moves} instanton proposals", hmc(shape, n_lf, eps), moves)

@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -125,6 +125,18 @@ HMC_MODULES = ("lattice", "integrators", "dynamics", "exact", "inference", "auto
 _HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per process
 
 
+def best_hmc_setting(store: Path, beta: float, lattice: str, which: str = "best") -> dict:
+    """The HMC setting (integrator, step_size, n_leapfrog, ...) benchmarks.hmc_tuning found
+    best at beta on lattice (`which`: "best", or the best of one integrator)."""
+    data = json.loads(store.read_text()) if store.is_file() else {}
+    setting = data.get("best_settings", {}).get(f"{beta:g}", {}).get(which)
+    if setting is None or setting["lattice"] != lattice:
+        raise SystemExit(f"no {which} HMC setting for beta {beta:g} on {lattice} in {store}; "
+                         f"run python -m benchmarks.hmc_tuning --betas {beta:g} --lattice "
+                         f"{lattice} first")
+    return setting
+
+
 def hmc_code_digest() -> str:
     """sha256 of the modules an HMC measurement comes from: a stored one is reused only by
     the code that made it."""
@@ -158,12 +170,31 @@ def hmc_baseline(key: dict, measure, store: Path | None, reuse: bool):
     return _HMC_RESULTS[memo], None
 
 
-def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
+class HmcSetting(NamedTuple):
+    """The HMC a model is measured against."""
+    step_size: float
+    integrator: str = "leapfrog"
+    n_leapfrog: int | None = None       # None: the model's N_LF
+
+    def model(self, shape, model_n_leapfrog: int):
+        from l2hmc_tf.dynamics import hmc
+        return hmc(shape, self.n_leapfrog or model_n_leapfrog, self.step_size,
+                   integrator=self.integrator)
+
+    @property
+    def start_step(self) -> float:
+        """The leapfrog step of the HMC that thermalises the equilibrium start: a 2MN step
+        is twice as long as a leapfrog step of the same energy error."""
+        return self.step_size if self.integrator == "leapfrog" else self.step_size / 2
+
+
+def measure_pair(model, hmc_setting: HmcSetting, beta: float, shape, chains: int,
                  steps: int, rel_error: float | None = None, max_steps: int | None = None,
                  hmc_max_steps: int | None = None, hmc_therm: int = 0,
                  instanton_moves: int = 0, store: Path | None = None,
                  reuse_hmc: bool = False) -> dict:
-    """L2HMC (`model`) and HMC with the same N_LF at (beta, shape): one Comparison row.
+    """L2HMC (`model`) and HMC (`hmc_setting`; by default leapfrog with the model's N_LF) at
+    (beta, shape): one Comparison row.
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
@@ -176,7 +207,7 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
     hmc_baseline (store, reuse_hmc); `hmc_reused_from` names the command that measured it
     where it was not measured here."""
     from l2hmc_tf import inference
-    from l2hmc_tf.dynamics import equilibrium_start, hmc
+    from l2hmc_tf.dynamics import equilibrium_start
 
     def run(name, dyn, cap, moves=0):
         def progress(n, stats):
@@ -187,18 +218,24 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                                   lattice_shape=shape, rel_error=rel_error, max_steps=cap,
                                   on_chunk=progress, start=start, instanton_moves=moves)
 
-    start = equilibrium_start(chains, shape, beta, hmc_therm, model.n_leapfrog, hmc_step_size,
-                              seed=11, dtype=model.compute_dtype)
-    hmc_key = {"beta": beta, "lattice": list(shape), "n_leapfrog": model.n_leapfrog,
-               "step_size": hmc_step_size, "chains": chains, "steps": steps,
+    start = equilibrium_start(chains, shape, beta, hmc_therm, model.n_leapfrog,
+                              hmc_setting.start_step, seed=11, dtype=model.compute_dtype)
+    baseline_model = hmc_setting.model(shape, model.n_leapfrog)
+    hmc_key = {"beta": beta, "lattice": list(shape), "n_leapfrog": baseline_model.n_leapfrog,
+               "step_size": hmc_setting.step_size, "integrator": hmc_setting.integrator,
+               "chains": chains, "steps": steps,
                "rel_error": rel_error, "max_steps": hmc_max_steps or max_steps,
-               "therm": hmc_therm, "seed": 11, "dtype": str(model.compute_dtype)}
+               "therm": hmc_therm, "start_step": hmc_setting.start_step,
+               "start_n_leapfrog": model.n_leapfrog, "seed": 11,
+               "dtype": str(model.compute_dtype)}
     baseline, reused_from = hmc_baseline(
-        hmc_key, lambda: run("hmc", hmc(shape, model.n_leapfrog, hmc_step_size),
-                             hmc_max_steps or max_steps), store, reuse_hmc)
+        hmc_key, lambda: run("hmc", baseline_model, hmc_max_steps or max_steps), store,
+        reuse_hmc)
     comparison = Comparison(run("l2hmc", model, max_steps, instanton_moves), baseline)
     variant = model.network_config.kind if model.has_networks else "hmc"
-    return comparison.row() | {"hmc_therm": hmc_therm, "hmc_step_size": hmc_step_size,
+    return comparison.row() | {"hmc_therm": hmc_therm,
+                               "hmc_step_size": hmc_setting.step_size,
+                               "hmc_integrator": hmc_setting.integrator,
                                "hmc_reused_from": reused_from,
                                "start": "equilibrium",
                                "variant": variant,
@@ -207,10 +244,10 @@ def measure_pair(model, hmc_step_size: float, beta: float, shape, chains: int,
                                "instanton_moves": instanton_moves}
 
 
-def measure_with(args, model, hmc_step_size: float, beta: float, shape,
+def measure_with(args, model, hmc_setting: HmcSetting, beta: float, shape,
                  instanton_moves: int = 0) -> dict:
     """measure_pair with the chain options of add_measurement_args."""
-    return measure_pair(model, hmc_step_size, beta, shape, args.chains, args.steps,
+    return measure_pair(model, hmc_setting, beta, shape, args.chains, args.steps,
                         args.rel_error, args.max_steps, args.hmc_max_steps, args.hmc_therm,
                         instanton_moves, Path(args.json).parent / HMC_STORE, args.reuse_hmc)
 
@@ -229,11 +266,14 @@ def is_hmc_baseline(row: dict) -> bool:
 
 def row_name(row: dict) -> str:
     """What a result row measured: its ablation name, or its run (hmc for HMC baselines) at
-    its beta and lattice with its instanton proposals. Keys cost.json and tau_int.json."""
+    its beta and lattice with its instanton proposals, and the HMC integrator it was
+    measured against where that is not leapfrog. Keys cost.json and tau_int.json."""
     if "name" in row:
         return row["name"]
     what = "hmc" if is_hmc_baseline(row) else row.get("run")
-    return f"{what} b{row['beta']:g} {row['lattice']} moves {row.get('instanton_moves', 0)}"
+    name = f"{what} b{row['beta']:g} {row['lattice']} moves {row.get('instanton_moves', 0)}"
+    against = row.get("hmc_integrator", "leapfrog")   # a 2MN row does not replace leapfrog's
+    return name if against == "leapfrog" else f"{name} vs hmc {against}"
 
 
 def result_rows(path) -> list[dict]:

@@ -43,10 +43,12 @@ def row_model(row: dict, baseline):
 
 
 def time_row(row: dict, chains: int, calls: int) -> float | None:
-    """Seconds of one trajectory of the row's sampler over one HMC trajectory (None when
-    its model is not on this machine)."""
+    """Seconds of one trajectory of the row's sampler over one trajectory of the HMC it was
+    measured against (None when its model is not on this machine)."""
     shape = parse_lattice(row["lattice"])
-    baseline = hmc(shape, row["n_leapfrog"], 0.15)     # the step size does not change the cost
+    # the HMC the row measured against (its step size does not change the cost)
+    baseline = hmc(shape, row.get("n_leapfrog_hmc", row["n_leapfrog"]), 0.15,
+                   integrator=row.get("integrator_hmc", "leapfrog"))
     model = row_model(row, baseline)
     if model is None:
         return None

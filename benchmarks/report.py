@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from l2hmc_tf import plots
+from l2hmc_tf.schemes import SCHEMES
 from l2hmc_tf.summary import SAMPLERS
 
 from .common import is_hmc_baseline, result_rows, row_name
@@ -99,7 +100,7 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
     title = "## tau_int(Q_Z): trained L2HMC against HMC"
     if not rows:
         return _not_measured(title, "python -m benchmarks.tau_int --betas 4 5")
-    columns = ["beta", "lattice", "sampler", "N_LF", "HMC eps", "tau HMC", "tau sampler",
+    columns = ["beta", "lattice", "sampler", "N_LF", "HMC", "tau HMC", "tau sampler",
                "N_LF*tau HMC", "N_LF*tau sampler", "reference HMC",
                "reference trained (mean / best)", "<dQ^2> sampler", "gain per second", "accept",
                "trajectories HMC / sampler", "train s"]
@@ -110,10 +111,11 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
             hmc_ref, mean, best = PAPER[float(r["beta"])]
             paper = (hmc_ref, f"{mean} / {best}")
         cells.append([f"{r['beta']:g}", r["lattice"], _model(r), r["n_leapfrog"],
-                      f"{r['hmc_step_size']:g}" if "hmc_step_size" in r else "initial",
+                      _hmc_setting(r),
                       _fmt(r["tau_int_hmc"], r["tau_int_hmc_err"]),
                       _fmt(r["tau_int_l2hmc"], r["tau_int_l2hmc_err"]),
-                      f"{r['nlf_tau_int_hmc']:.1f}", f"{r['nlf_tau_int_l2hmc']:.1f}", *paper,
+                      _fmt(*_nlf(r, "hmc"), spec=".1f"), _fmt(*_nlf(r, "l2hmc"), spec=".1f"),
+                      *paper,
                       _fmt(r.get("dq2_l2hmc"), spec=".3f"), f"{r['seconds_gain']:.2f}x",
                       f"{r['accept_l2hmc']:.3f}", f"{_steps(r, 'hmc')} / {_steps(r, 'l2hmc')}",
                       _fmt(r.get("train_seconds"), spec=".0f")])
@@ -125,11 +127,35 @@ def tau_section(rows, meta, out_dir: Path, results_dir: Path,
               "`train s` adds to X's. `hmc + K instanton proposals` rows are the baseline only "
               "2D U(1) allows (docs/physics.md section 10). The figure and the targets use the "
               "best learned model without the instanton move at each beta; the figure draws "
-              "the instanton baselines as their own lines. `HMC eps` is the step size HMC "
-              "ran at: `initial` is the model's initial step size (rows measured before the "
-              "HMC step-size screens of docs/physics.md section 3).")
+              "the instanton baselines as their own lines. `HMC` is the step size HMC "
+              "ran at (`initial`: the model's initial step size, rows measured before the "
+              "HMC step-size screens of docs/physics.md section 3), with its integrator and "
+              "steps where these are not leapfrog at the model's N_LF; `N_LF*tau` counts force "
+              "evaluations per independent Q_Z (2MN: two a step), so the integrators compare "
+              "at equal cost. Rows against 2MN are the best HMC that `benchmarks.hmc_tuning` "
+              "found; the leapfrog rows stay for comparison with the paper.")
     return ([title, "", legend, "", *_table(columns, cells), *lines]
             + _figures(rows + list(more_rows), out_dir, results_dir))
+
+
+def _hmc_setting(row) -> str:
+    """The HMC a row was measured against: its step, with integrator and steps where these
+    are not leapfrog at the model's N_LF."""
+    if "hmc_step_size" not in row:
+        return "initial"
+    step = f"{row['hmc_step_size']:g}"
+    integrator = row.get("hmc_integrator", "leapfrog")
+    n_lf = row.get("n_leapfrog_hmc", row["n_leapfrog"])
+    if integrator == "leapfrog" and n_lf == row["n_leapfrog"]:
+        return step
+    return f"{integrator} {step} x {n_lf}"
+
+
+def _nlf(row, name) -> tuple[float, float]:
+    """Force evaluations per independent Q_Z and its error (rows from before 2MN: N_LF *
+    tau_int, leapfrog's count)."""
+    err = row.get(f"nlf_tau_int_{name}_err", row["n_leapfrog"] * row[f"tau_int_{name}_err"])
+    return row[f"nlf_tau_int_{name}"], err
 
 
 def _model(row) -> str:
@@ -171,14 +197,14 @@ def best_models(rows) -> dict:
 def _figures(rows, out_dir: Path, results_dir: Path) -> list[str]:
     """N_LF * tau_int against beta for the best model at each beta (with the paper's
     values), and the saved traces."""
-    label = {"l2hmc": "best learned sampler", "hmc": "HMC (same run)"}
-    ours = [plots.TauPoint(f"{label[name]} {r['lattice']}", r["beta"],
-                           r["n_leapfrog"] * r[f"tau_int_{name}"],
-                           r["n_leapfrog"] * r[f"tau_int_{name}_err"])
-            for r in best_models(rows).values() for name in SAMPLERS]
+    ours = [plots.TauPoint(f"best learned sampler {r['lattice']}", r["beta"], *_nlf(r, "l2hmc"))
+            for r in best_models(rows).values()]
+    for integrator in SCHEMES:       # the HMC each integrator's best row was measured against
+        against = [r for r in rows if r.get("hmc_integrator", "leapfrog") == integrator]
+        ours += [plots.TauPoint(f"HMC {integrator} (same run) {r['lattice']}", r["beta"],
+                                *_nlf(r, "hmc")) for r in best_models(against).values()]
     ours += [plots.TauPoint(f"HMC + {r['instanton_moves']} instanton proposals {r['lattice']}",
-                            r["beta"], r["nlf_tau_int_l2hmc"],
-                            r["n_leapfrog"] * r["tau_int_l2hmc_err"])
+                            r["beta"], *_nlf(r, "l2hmc"))
              for r in rows if is_hmc_baseline(r)]
     lines = []
     if ours:
@@ -221,6 +247,29 @@ def _within_3_sigma(rows) -> list:
             f"{inside} of {len(sigmas)}", "met" if inside == len(sigmas) else "not met"]
 
 
+def against_best_hmc(row) -> bool:
+    """A network row measured against the best HMC benchmarks.hmc_tuning found (issue 27)."""
+    return is_network(row) and bool(row.get("hmc_best"))
+
+
+def best_hmc_targets(rows) -> list[list]:
+    """Issue 27's targets, each against the best HMC measured in the same run: per CPU
+    second, N_LF tau_int within 20% of the rows before it, and the trajectory cost."""
+    targets = []
+    for beta, goal, before in ((5.0, 1, 342), (6.0, 3, 441), (7.0, 15, 531)):
+        targets.append(_target(f"network per CPU second vs the best HMC, beta {beta:g} "
+                               f"(>= {goal})", _best(rows, "seconds_gain", beta, False,
+                                                     against_best_hmc), goal))
+        targets.append(_target(f"network N_LF tau_int (best-HMC rows), beta {beta:g} "
+                               f"(<= {1.2 * before:.0f})",
+                               _best(rows, "nlf_tau_int_l2hmc", beta, True, against_best_hmc),
+                               1.2 * before, True))
+    targets.append(_target("network trajectory in HMC trajectories, beta 6 (<= 10)",
+                           _best(rows, "trajectory_cost", 6.0, True, against_best_hmc), 10,
+                           True))
+    return targets
+
+
 def targets_section(throughput, rows, volume) -> list[str]:
     """The targets of issue 21 (and the throughput ones of issue 7) against the JSON files:
     `rows` are every tau_int and ablation row; learned rows exclude the instanton move."""
@@ -243,6 +292,7 @@ def targets_section(throughput, rows, volume) -> list[str]:
     for beta in (6.0, 7.0):
         targets.append(_target(f"network, tau_int per CPU second vs HMC, beta {beta:g} (>= 1)",
                                _best(rows, "seconds_gain", beta, False, is_network), 1))
+    targets += best_hmc_targets(rows)
     volume_rows = [r for data in volume for r in data.get("rows", [])]
     transfers = [r for r in volume_rows       # the model as trained, no fine-tuning
                  if r["trained_on"] != r["lattice"] and not r.get("finetune_steps")]
@@ -254,7 +304,8 @@ def targets_section(throughput, rows, volume) -> list[str]:
             targets.append(_target(f"volume transfer to {size}: {label} (>= {goal:g})", best,
                                    goal))
     targets.append(_within_3_sigma(rows + volume_rows))
-    return ["## Targets (issue 21: network kinds, without the 2D-only instanton move)", "",
+    return ["## Targets (issues 21 and 27: network kinds, without the 2D-only instanton move)",
+            "",
             *_table(["target", "measured", ""], targets)]
 
 
@@ -352,9 +403,10 @@ def campaign_section(data) -> list[str]:
     if not data:
         return _not_measured(title, "python -m benchmarks.screen RUN --beta 6")
     columns = ["run", "beta", "lattice", "<dQ^2>", "accept", "N_LF tau predicted",
-               "training steps", "training h (wall)", "note"]
+               "CPU s per tau predicted", "training steps", "training h (wall)", "note"]
     rows = [[r["run"], f"{r['beta']:g}", r["lattice"], _fmt(r["dq2"], r["dq2_err"], ".4f"),
              f"{r['accept']:.2f}", f"{r['nlf_tau_int_predicted']:.0f}",
+             _fmt(r.get("cpu_seconds_per_tau_int_predicted"), spec=".3g"),
              r.get("training_steps", "-"),
              _fmt((r.get("train_seconds") or 0) / 3600) if r.get("train_seconds") else "-",
              r.get("note", "")] for r in data["rows"]]
@@ -365,6 +417,45 @@ def campaign_section(data) -> list[str]:
     return [title, "", *_table(columns, rows), total, "",
             "Commands: the `command` field of each row in benchmarks/results/campaign.json.",
             ""]
+
+
+def _layout(recipe: dict | None) -> str:
+    """A ledger row's network layout in a few words (HMC rows: their name says it)."""
+    if recipe is None:
+        return "-"
+    net, dyn = recipe["network"], recipe["dynamics"]
+    words = [net["kind"], f"{net.get('x_subupdates', 8)} sub-updates"
+             if net["kind"] == "gauge" else "", "rotating" if net.get("rotate_subupdates")
+             else "", "no v-net" if not net.get("v_network", True) else "",
+             "mirrored" if dyn.get("mirror_networks") else "",
+             "[" + ",".join(map(str, net["units"])) + "]"]
+    return " ".join(w for w in words if w)
+
+
+def cost_screen_section(data, beta: float = 6.0) -> list[str]:
+    """Issue 27's screen: the ledger's rows timed interleaved on one thread at beta 6,
+    16x16: what an independent charge costs in CPU seconds, by layout."""
+    title = f"## Cost per independent charge at beta {beta:g}, 16x16 (issue 27's screen)"
+    rows = [r for r in (data or {}).get("rows", []) if r.get("timing") == "interleaved"
+            and r["beta"] == beta and r["lattice"] == "16x16"]
+    if not rows:
+        return _not_measured(title, f"python -m benchmarks.screen RUN --hmc-best --beta {beta:g}")
+    columns = ["run", "layout", "training CPU h", "<dQ^2>", "accept", "CPU ms per trajectory",
+               "CPU s per tau_int (predicted)", "date"]
+    cells = [[r["run"], _layout(r.get("recipe")),
+              _fmt((r.get("train_cpu_seconds") or 0) / 3600) if r.get("recipe") else "-",
+              _fmt(r["dq2"], r["dq2_err"], ".4f"), f"{r['accept']:.2f}",
+              f"{1e3 * r['cpu_seconds_per_trajectory']:.1f}",
+              f"{r['cpu_seconds_per_tau_int_predicted']:.3g}", r.get("date", "-")]
+             for r in rows]
+    legend = ("Each screen runs its samplers in turn on one thread from one equilibrium start "
+              "(`benchmarks.screen RUN ... --hmc-best`, `inference.interleaved_mobility`), so "
+              "their CPU seconds compare under the same load; `CPU s per tau_int` is the CPU "
+              "time of a trajectory of all the screen's chains times the tau_int that "
+              "`<dQ_Z^2>` predicts for a diffusing charge (docs/physics.md section 10): the "
+              "CPU seconds until every chain holds a new independent charge. Lower is "
+              "better.")
+    return [title, "", legend, "", *_table(columns, cells)]
 
 
 def training_hours(rows: list[dict], min_beta: float) -> tuple[float, list[str]]:
@@ -460,6 +551,7 @@ def main(argv=None) -> int:
     notes = Path(args.notes)
     lines += [notes.read_text().strip(), ""] if notes.is_file() else []
     lines += campaign_section(_load(args.campaign))
+    lines += cost_screen_section(_load(args.campaign))
     lines += throughput_section(throughput)
     lines += network_cost_section(_load(args.network_cost))
     out = Path(args.out)

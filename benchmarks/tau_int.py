@@ -3,7 +3,8 @@
     python -m benchmarks.tau_int --betas 4 5 --config configs/beta4.yaml configs/beta5.yaml
         [--finetune] [--lattice 16x16] [--runs runs/bench16 | --run RUN_DIR ...]
         [--steps 1000] [--chains 128] [--rel-error 0.2] [--max-steps 8000]
-        [--hmc-max-steps 64000] [--hmc-therm 0] [--hmc-step-size EPS] [--reuse-hmc]
+        [--hmc-max-steps 64000] [--hmc-therm 0] [--hmc-step-size EPS]
+        [--hmc-integrator leapfrog|2mn] [--hmc-n-leapfrog N] [--hmc-best] [--reuse-hmc]
         [--instanton-moves K...] [--quick]
         [--json benchmarks/results/tau_int.json]
 
@@ -11,19 +12,20 @@ For each beta: loads RUNS/b<beta>/ (or the --run given for it) when it holds a t
 model, else trains one there from its config (one per beta, or one for all; default
 configs/beta<beta>.yaml where it exists, else configs/beta4.yaml) with annealing.beta_final
 = beta; --finetune starts each beta after the first from the previous beta's model
-(training.init_from). Then samples HMC (same N_LF; the config's step size, or
---hmc-step-size: the best one `benchmarks.screen --hmc --hmc-step-sizes` found at that beta)
-and L2HMC at beta, each until its own tau_int(Q_Z) is known to --rel-error (chains doubling
-from --steps up to --max-steps, --hmc-max-steps for HMC), and writes one row per beta:
-tau_int, N_LF * tau_int and tau_int * seconds per trajectory (seconds per independent
-configuration) for both, with the run's training steps and wall and CPU seconds over all its
-resumptions. Rows the JSON file already holds for other runs are kept. Every HMC measurement
-is also stored in hmc_baselines.json beside the JSON file; --reuse-hmc takes HMC from there
-when the same code measured it with the same settings and seed (the row's
+(training.init_from). Then samples HMC (by default leapfrog with the model's N_LF and the
+config's step size; --hmc-best: the setting of most <dQ_Z^2> per force evaluation that
+`benchmarks.hmc_tuning` stored for that beta, 2MN where it wins) and L2HMC at beta, each
+until its own tau_int(Q_Z) is known to --rel-error (chains doubling from --steps up to
+--max-steps, --hmc-max-steps for HMC), and writes one row per beta: tau_int, N_LF * tau_int
+(force evaluations per independent Q_Z) and tau_int * seconds per trajectory (seconds per
+independent configuration) for both, with the run's training steps and wall and CPU seconds
+over all its resumptions. Rows the JSON file already holds for other runs are kept. Every
+HMC measurement is also stored in hmc_baselines.json beside the JSON file; --reuse-hmc takes
+HMC from there when the same code measured it with the same settings and seed (the row's
 `hmc_reused_from` names that command), so a second model at beta 7 does not repeat HMC's
-half hour. --instanton-moves adds, per beta, a row for HMC followed by K instanton
-proposals (docs/physics.md section 10), measured against the same HMC run: the baseline
-only 2D U(1) allows.
+half hour. --instanton-moves adds, per beta, a row for HMC followed by K instanton proposals
+(docs/physics.md section 10), measured against the same HMC run: the baseline only 2D U(1)
+allows.
 """
 
 from __future__ import annotations
@@ -32,14 +34,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import (add_measurement_args, machine, measure_with, result_rows, row_name,
-                     trained_model, training_record, write_json)
+from .common import (HMC_STORE, HmcSetting, add_measurement_args, best_hmc_setting, machine,
+                     measure_with, result_rows, row_name, trained_model, training_record,
+                     write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
 tf = import_tensorflow()
 from l2hmc_tf import config, lattice, plots  # noqa: E402
-from l2hmc_tf.dynamics import hmc, hmc_thermalize  # noqa: E402
+from l2hmc_tf.dynamics import hmc_thermalize  # noqa: E402
+from l2hmc_tf.schemes import SCHEMES  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
 
 
@@ -73,6 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_measurement_args(p, chains=128)
     p.add_argument("--hmc-step-size", type=float, default=None,
                    help="HMC's step size (default: the config's dynamics.step_size)")
+    p.add_argument("--hmc-integrator", choices=list(SCHEMES), default="leapfrog")
+    p.add_argument("--hmc-n-leapfrog", type=int, default=None,
+                   help="HMC's integrator steps per trajectory (default: the model's N_LF)")
+    p.add_argument("--hmc-best", action="store_true",
+                   help=f"HMC at the best setting benchmarks.hmc_tuning stored per beta in "
+                        f"{HMC_STORE} (overrides the three options above)")
     p.add_argument("--instanton-moves", type=int, nargs="*", default=[],
                    help="also measure HMC + K instanton proposals per trajectory, per beta")
     p.add_argument("--quick", action="store_true", help="tiny model and chains (CI)")
@@ -107,12 +117,19 @@ def beta_config(cfg_file: str, overrides: list[str], beta: float,
     return cfg
 
 
-def hmc_step_size(args, cfg: config.Config) -> float:
-    return args.hmc_step_size or cfg.dynamics.step_size
+def hmc_setting(args, cfg: config.Config) -> HmcSetting:
+    """The HMC to measure against at cfg's beta: --hmc-best's stored setting, or the one the
+    --hmc-* options give (step default: the config's)."""
+    beta, lattice_name = cfg.annealing.beta_final, f"{cfg.lattice.size[0]}x{cfg.lattice.size[1]}"
+    if args.hmc_best:
+        best = best_hmc_setting(Path(args.json).parent / HMC_STORE, beta, lattice_name)
+        return HmcSetting(best["step_size"], best["integrator"], best["n_leapfrog"])
+    return HmcSetting(args.hmc_step_size or cfg.dynamics.step_size, args.hmc_integrator,
+                      args.hmc_n_leapfrog)
 
 
 def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) -> dict:
-    return measure_with(args, model, hmc_step_size(args, cfg), cfg.annealing.beta_final, shape,
+    return measure_with(args, model, hmc_setting(args, cfg), cfg.annealing.beta_final, shape,
                         instanton_moves)
 
 
@@ -122,13 +139,14 @@ def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) 
     model, _ = trained_model(run_dir, cfg)
     r = measure(args, model, shape, cfg)
     r.update(**training_record(run_dir), config=cfg_file, run=str(run_dir),
+             hmc_best=args.hmc_best,
              init_from=config.load(run_dir / "config.yaml").training.init_from,
              command=machine()["command"])
     save_trace(model, cfg.dynamics.step_size, beta, shape,
                Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
-    print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC {r['nlf_tau_int_hmc']:.1f} ± "
-          f"{r['n_leapfrog'] * r['tau_int_hmc_err']:.1f} ({r['steps_hmc']} traj), L2HMC "
-          f"{r['nlf_tau_int_l2hmc']:.1f} ± {r['n_leapfrog'] * r['tau_int_l2hmc_err']:.1f} "
+    print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC ({r['integrator_hmc']}) "
+          f"{r['nlf_tau_int_hmc']:.1f} ± {r['nlf_tau_int_hmc_err']:.1f} ({r['steps_hmc']} "
+          f"traj), L2HMC {r['nlf_tau_int_l2hmc']:.1f} ± {r['nlf_tau_int_l2hmc_err']:.1f} "
           f"({r['steps_l2hmc']} traj); per second HMC/L2HMC {r['seconds_gain']:.2f}",
           flush=True)
     return r
@@ -147,7 +165,7 @@ def main(argv=None) -> int:
         cfg = beta_config(cfg_file, overrides, beta, previous if args.finetune else None)
         run_dir = args.run[i] if args.run else Path(args.runs) / f"b{beta:g}"
         rows.append(measure_beta(args, shape, cfg_file, cfg, run_dir))
-        baseline = hmc(shape, cfg.dynamics.n_leapfrog, hmc_step_size(args, cfg))
+        baseline = hmc_setting(args, cfg).model(shape, cfg.dynamics.n_leapfrog)
         rows += [measure(args, baseline, shape, cfg, k) | {"command": machine()["command"]}
                  for k in args.instanton_moves]
         previous = run_dir

@@ -20,8 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import (add_measurement_args, machine, measure_with, read_summary, trained_model,
-                     write_json)
+from .common import (HmcSetting, add_measurement_args, machine, measure_with, read_summary,
+                     trained_model, write_json)
 
 from l2hmc_tf.quiet_import import import_tensorflow
 
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     rows = []
     for L, dyn, dyn_cfg, trained_on, finetune_steps, seconds in candidates(args, model, cfg,
                                                                            beta):
-        row = measure_with(args, dyn, dyn_cfg.dynamics.step_size, beta, (L, L))
+        row = measure_with(args, dyn, HmcSetting(dyn_cfg.dynamics.step_size), beta, (L, L))
         row.update(trained_on=trained_on, finetune_steps=finetune_steps,
                    finetune_seconds=seconds)
         rows.append(row)

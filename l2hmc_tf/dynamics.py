@@ -395,6 +395,11 @@ class Sampler:
             check_beta(beta)
         return self._step(x, tf.convert_to_tensor(beta, dtype=x.dtype))
 
+    def trace(self, x, beta) -> None:
+        """Compile the step for x's shape without running it (the RNG does not move), so
+        that timings that follow measure sampling, not tracing."""
+        self._step.get_concrete_function(x, tf.convert_to_tensor(beta, dtype=x.dtype))
+
     def transition(self, x, beta) -> Transition:
         """One transition with this sampler's RNG, uncompiled: training calls it under a
         GradientTape inside its own compiled step, so it differentiates what sampling runs."""

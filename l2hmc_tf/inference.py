@@ -84,22 +84,57 @@ def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int,
 def charge_mobility(dynamics, beta: float, shape, chains: int, steps: int,
                     start: tf.Tensor, seed: int) -> dict:
     """The campaign's cheap signal (minutes where a tau_int takes hours): `steps`
-    trajectories from `start`, with <dQ_Z^2> per trajectory, its error, the tau_int it
-    predicts for a diffusing charge (with the exact <Q_Z^2>), the acceptance and the wall
-    seconds per trajectory."""
-    tic = time.perf_counter()
-    _, history = sample_chain(Sampler(dynamics, seed=seed), start, beta, steps)
-    seconds = time.perf_counter() - tic
+    trajectories from `start`, with <dQ_Z^2> per trajectory and per force evaluation, its
+    error, the tau_int it predicts for a diffusing charge (with the exact <Q_Z^2>), the
+    acceptance and the wall and CPU seconds per trajectory and per predicted tau_int."""
+    return interleaved_mobility({"one": (dynamics, steps)}, beta, shape, chains, start,
+                                seed)["one"]
+
+
+def interleaved_mobility(runs: dict, beta: float, shape, chains: int, start: tf.Tensor,
+                         seed: int, rounds: int = 20) -> dict:
+    """charge_mobility of several samplers, {name: (dynamics, steps)}, from the same start,
+    run in turn in `rounds` stretches on this thread, so that a change of the machine's load
+    hits them alike and their ratio of CPU seconds per independent charge holds. Tracing is
+    done before the clocks start."""
+    check_positive_int(rounds, "rounds")
+    samplers = {name: Sampler(dyn, seed=seed) for name, (dyn, _) in runs.items()}
+    beta_t = tf.constant(beta, start.dtype)
+    for sampler in samplers.values():
+        sampler.trace(start, beta_t)
+    state = dict.fromkeys(runs, start)
+    parts = {name: [] for name in runs}
+    clocks = {name: np.zeros(2) for name in runs}           # wall, CPU seconds
+    for r in range(rounds):
+        for name, (_, steps) in runs.items():
+            n = steps * (r + 1) // rounds - steps * r // rounds
+            if n == 0:
+                continue
+            tic = np.array([time.perf_counter(), time.process_time()])
+            state[name], history = sample_chain(samplers[name], state[name], beta, n)
+            clocks[name] += np.array([time.perf_counter(), time.process_time()]) - tic
+            parts[name].append(history)
+    return {name: _mobility(History.concat(parts[name]), dyn, shape, beta,
+                            *map(float, clocks[name]))
+            for name, (dyn, _) in runs.items()}
+
+
+def _mobility(history: History, dynamics, shape, beta: float, seconds: float,
+              cpu_seconds: float) -> dict:
+    """The figures of charge_mobility from a sampled History and its clocks."""
+    steps = len(history.plaq)
     q2 = float(exact.torus_observables(*shape, beta)["q2"])
     diag = topology_diagnostics(np.rint(history.charge_int), q2)
-    dq2, err = diag["dq2_mean"], diag["dq2_err"]
-    return {"dq2": dq2, "dq2_err": err, "tau_int_predicted": diag["tau_int_predicted"],
+    dq2, err, tau = diag["dq2_mean"], diag["dq2_err"], diag["tau_int_predicted"]
+    return {"dq2": dq2, "dq2_err": err, "tau_int_predicted": tau,
             "tau_int_predicted_err": 4.0 * q2 * err / dq2**2 if dq2 > 0 else float("nan"),
-            "nlf_tau_int_predicted": dynamics.force_evaluations * diag["tau_int_predicted"],
+            "nlf_tau_int_predicted": dynamics.force_evaluations * tau,
             "dq2_per_force": dq2 / dynamics.force_evaluations,
             "force_evaluations": dynamics.force_evaluations,
             "accept": float(history.accept_prob.mean()), "seconds": seconds,
-            "seconds_per_trajectory": seconds / steps}
+            "seconds_per_trajectory": seconds / steps,
+            "cpu_seconds_per_trajectory": cpu_seconds / steps,
+            "cpu_seconds_per_tau_int_predicted": tau * cpu_seconds / steps}
 
 
 def _start(dynamics, beta: float, shape, chains: int, seed: int,

@@ -208,6 +208,10 @@ class Comparison:
                         f"tau_int_{name}": s.stats.tau_int_charge_int,
                         f"tau_int_{name}_err": s.stats.tau_int_charge_int_err,
                         f"nlf_tau_int_{name}": s.nlf_tau_int_charge_int,
+                        f"nlf_tau_int_{name}_err": (s.force_evaluations
+                                                    * s.stats.tau_int_charge_int_err),
+                        f"integrator_{name}": s.integrator,
+                        f"force_evaluations_{name}": s.force_evaluations,
                         f"tau_int_seconds_{name}": s.tau_int_seconds_charge_int,
                         f"accept_{name}": s.stats.accept_mean, f"steps_{name}": s.steps,
                         f"tau_int_precise_{name}": s.tau_int_precise,

@@ -281,3 +281,53 @@ def test_network_cost_profile_screen_and_their_report_sections(tmp_path):
     text = report.read_text()
     assert "## Network trajectory cost" in text and "| gauge 1 rot 16,16 no v-net |" in text
     assert "## Campaign ledger" in text and f"| {run_dir} | 2 | 4x4 |" in text
+
+
+def test_hmc_tuning_stores_the_best_setting_that_screen_and_tau_int_measure_against(tmp_path):
+    """benchmarks.hmc_tuning on a tiny grid: each row's <dQ_Z^2> per force evaluation is its
+    <dQ_Z^2> over the force evaluations of its integrator, and the stored best is the
+    largest of them; screen --hmc-best and tau_int --hmc-best then run that HMC (2MN or
+    leapfrog, its own steps), interleaved timing and force-evaluation counts in their rows."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+
+    def module(*args):
+        done = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    tuning = tmp_path / "hmc_tuning.json"
+    module("benchmarks.hmc_tuning", "--betas", "2", "--lattice", "8x8", "--chains", "8",
+           "--steps", "60", "--therm", "5", "--lengths", "1", "--leapfrog-steps", "0.2",
+           "--2mn-steps", "0.25", "0.5", "--json", str(tuning))
+    rows = result_rows(tuning)
+    assert [(r["integrator"], r["n_leapfrog"]) for r in rows] == [
+        ("leapfrog", 5), ("2mn", 4), ("2mn", 2)]
+    for r in rows:
+        per_step = 2 if r["integrator"] == "2mn" else 1
+        assert r["force_evaluations"] == per_step * r["n_leapfrog"]
+        assert r["dq2_per_force"] == pytest.approx(r["dq2"] / r["force_evaluations"])
+    best = json.loads((tmp_path / "hmc_baselines.json").read_text())["best_settings"]["2"]
+    winner = max(rows, key=lambda r: r["dq2_per_force"])
+    assert best["best"]["step_size"] == winner["step_size"]
+    assert best["leapfrog"]["integrator"] == "leapfrog" and best["2mn"]["integrator"] == "2mn"
+    ledger = tmp_path / "campaign.json"
+    out = module("benchmarks.screen", "--hmc-best", "--beta", "2", "--lattice", "8x8",
+                 "--chains", "4", "--steps", "30", "--therm", "5", "--ledger", str(ledger))
+    screened = result_rows(ledger)[0]
+    assert screened["integrator"] == winner["integrator"] and "CPU s per tau pred" in out
+    assert screened["timing"] == "interleaved" and screened["cpu_seconds_per_trajectory"] > 0
+    assert screened["cpu_seconds_per_tau_int_predicted"] == pytest.approx(
+        screened["tau_int_predicted"] * screened["cpu_seconds_per_trajectory"])
+    failed = subprocess.run([sys.executable, "-m", "benchmarks.screen", "--hmc-best", "--beta",
+                             "3", "--lattice", "8x8", "--ledger", str(ledger)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert failed.returncode != 0 and "no best HMC setting for beta 3" in failed.stderr
+    out = tmp_path / "tau.json"
+    module("benchmarks.tau_int", "--quick", "--betas", "2", "--runs", str(tmp_path / "runs"),
+           "--json", str(out), "--hmc-best")
+    row = json.loads(out.read_text())[0]
+    assert row["hmc_best"] is True and row["hmc_integrator"] == winner["integrator"]
+    assert row["n_leapfrog_hmc"] == winner["n_leapfrog"] and row["n_leapfrog_l2hmc"] == 2
+    assert row["nlf_tau_int_hmc"] == pytest.approx(row["force_evaluations_hmc"]
+                                                   * row["tau_int_hmc"])

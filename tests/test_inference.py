@@ -299,28 +299,33 @@ def test_summaries_written_before_the_topology_diagnostics_still_load():
         ChainSummary.from_dict(old)
 
 
-def test_compare_pairs_every_sampler_with_plain_hmc_at_its_own_setting(tmp_path, capsys):
-    """bin/compare.py on summaries like a user's: plain HMC at N_LF 2 and 8, HMC + 2
-    instanton proposals (N_LF 2), two trained runs (N_LF 8, one with other chains per rank)
-    and one trained run with no HMC at its N_LF. Each sampler gets its own row against the
-    plain HMC of its N_LF, the gain per second only where the chains per rank agree, and the
-    unmatched one is named with what it lacks. Known taus, so every ratio is checked."""
+def test_compare_pairs_every_sampler_with_the_strongest_plain_hmc(tmp_path, capsys):
+    """bin/compare.py on summaries like a user's: plain HMC at N_LF 2 and 8 (leapfrog) and
+    2MN at 4 steps, HMC + 2 instanton proposals, two trained runs (one with other chains
+    per rank) and one trained run at a beta with no HMC. Each sampler gets its own row
+    against the plain HMC with the fewest force evaluations per independent Q_Z (2MN counts
+    two a step), the gain per second only where the chains per rank agree, and the unmatched
+    one is named with what it lacks. Known taus, so every ratio is checked."""
     from dataclasses import replace
 
     from l2hmc_tf import compare
     from l2hmc_tf.summary import ChainSummary, Statistics
 
-    def summary(sampler, n_lf, tau, chains=32, traj_per_s=100.0, moves=0):
+    def summary(sampler, n_lf, tau, chains=32, traj_per_s=100.0, moves=0, beta=3.0,
+                integrator="leapfrog"):
         stats = replace(Statistics(*range(16)), tau_int_charge_int=tau,
                         tau_int_charge_int_err=tau / 10)
-        return ChainSummary(sampler, 3.0, "8x8", n_lf, chains, 500, 50, stats,
-                            trajectories_per_second=traj_per_s, instanton_moves=moves)
+        return ChainSummary(sampler, beta, "8x8", n_lf, chains, 500, 50, stats,
+                            trajectories_per_second=traj_per_s, instanton_moves=moves,
+                            integrator=integrator)
 
-    given = {"hmc2": summary("hmc", 2, 40.0), "hmc8": summary("hmc", 8, 10.0, traj_per_s=50),
+    given = {"hmc2": summary("hmc", 2, 40.0),                             # 80 forces per Q
+             "hmc8": summary("hmc", 8, 8.0, traj_per_s=50),               # 64: the strongest
+             "hmc2mn": summary("hmc", 4, 9.0, integrator="2mn"),          # 72
              "hmc2+inst": summary("hmc", 2, 4.0, moves=2),
              "runA": summary("l2hmc", 8, 2.0, traj_per_s=5.0),
              "runB": summary("l2hmc", 8, 5.0, chains=64, traj_per_s=4.0),
-             "runC": summary("l2hmc", 4, 3.0)}
+             "runC": summary("l2hmc", 4, 3.0, beta=4.0)}
     for name, s in given.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "summary.json").write_text(json.dumps(s.to_dict()))
@@ -328,19 +333,26 @@ def test_compare_pairs_every_sampler_with_plain_hmc_at_its_own_setting(tmp_path,
         [tmp_path / name for name in given]))
     by_source = {Path(r["source"]).name: r for r in rows}
     assert set(by_source) == {"hmc2+inst", "runA", "runB"}
+    assert {Path(r["baseline"]).name for r in rows} == {"hmc8"}
     inst, run_a, run_b = by_source["hmc2+inst"], by_source["runA"], by_source["runB"]
-    assert Path(inst["baseline"]).name == "hmc2" and inst["tau_int_gain"] == pytest.approx(10.0)
-    assert "2 instanton moves" in inst["sampler"]
-    assert Path(run_a["baseline"]).name == "hmc8" and run_a["tau_int_gain"] == pytest.approx(5)
-    # seconds per independent Q_Z: tau / (trajectories per second): (10/50) / (2/5)
-    assert run_a["seconds_gain"] == pytest.approx(0.5)
+    assert inst["tau_int_gain"] == pytest.approx(2.0) and "2 instanton moves" in inst["sampler"]
+    assert run_a["tau_int_gain"] == pytest.approx(4.0)
+    assert run_a["nlf_tau_int_gain"] == pytest.approx(64 / 16)
+    # seconds per independent Q_Z: tau / (trajectories per second): (8/50) / (2/5)
+    assert run_a["seconds_gain"] == pytest.approx(0.4)
     assert run_a["trajectory_cost"] == pytest.approx(10.0)
-    assert run_b["tau_int_gain"] == pytest.approx(2.0) and math.isnan(run_b["seconds_gain"])
+    assert run_b["tau_int_gain"] == pytest.approx(1.6) and math.isnan(run_b["seconds_gain"])
     assert "64 chains per rank against HMC's 32" in run_b["seconds_gain_note"]
-    assert len(refusals) == 1 and "runC" in refusals[0] and "N_LF 4" in refusals[0]
+    assert len(refusals) == 1 and "runC" in refusals[0] and "beta 4 8x8" in refusals[0]
     assert compare.main([str(tmp_path / n) for n in given]) == 0
     out, err = capsys.readouterr()
-    assert out.count("(") >= 3 and "not compared" in err and "runC" in err
+    assert "against hmc N_LF 8 (" in out and "not compared" in err and "runC" in err
+    # 2MN's force evaluations count double: at tau 7 (56 forces) it becomes the baseline
+    (tmp_path / "hmc2mn" / "summary.json").write_text(json.dumps(
+        summary("hmc", 4, 7.0, integrator="2mn").to_dict()))
+    rows, _ = compare.pair_rows(compare.load_summaries([tmp_path / n for n in given]))
+    assert {Path(r["baseline"]).name for r in rows} == {"hmc2mn"}
+    assert rows[0]["force_evaluations_hmc"] == 8 and rows[0]["integrator_hmc"] == "2mn"
     assert compare.main([str(tmp_path / "runC")]) == 2
     assert "nothing to compare" in capsys.readouterr().err
 

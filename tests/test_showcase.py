@@ -32,8 +32,10 @@ def committed(models, name, row):
 def test_the_demo_samples_the_best_network_model_beside_hmc(tmp_path, capsys):
     models = tmp_path / "models"
     best = committed(models, "gauge-best", {"variant": "gauge", "tau_int_gain": 3.0,
-                                            "hmc_step_size": 0.05})
+                                            "hmc_step_size": 0.3, "hmc_integrator": "2mn",
+                                            "n_leapfrog_hmc": 1, "hmc_best": True})
     committed(models, "gauge-worse", {"variant": "gauge", "tau_int_gain": 2.0})
+    committed(models, "gauge-vs-leapfrog", {"variant": "gauge", "tau_int_gain": 5.0})
     committed(models, "scalar", {"variant": "scalar", "tau_int_gain": 9.0})
     committed(models, "instanton", {"variant": "gauge", "instanton": True, "tau_int_gain": 9.0})
     run, row = showcase.best_network_model(models)
@@ -45,15 +47,18 @@ def test_the_demo_samples_the_best_network_model_beside_hmc(tmp_path, capsys):
         assert r["dq2"] > 0 and r["tau_int_predicted"] == pytest.approx(4 * q2 / r["dq2"] - 1)
         assert r["seconds_per_trajectory"] == pytest.approx(r["seconds"] / steps)
     h, m = out["hmc"], out["model"]
+    assert h["force_evaluations"] == 2 and m["force_evaluations"] == 2
+    assert out["gain_per_force_evaluation"] == pytest.approx(h["nlf_tau_int_predicted"]
+                                                             / m["nlf_tau_int_predicted"])
     assert out["gain_per_trajectory"] == pytest.approx(h["tau_int_predicted"]
                                                        / m["tau_int_predicted"])
-    assert out["trajectory_cost"] == pytest.approx(m["seconds_per_trajectory"]
-                                                   / h["seconds_per_trajectory"])
+    assert out["trajectory_cost"] == pytest.approx(m["cpu_seconds_per_trajectory"]
+                                                   / h["cpu_seconds_per_trajectory"])
     assert out["gain_per_second"] == pytest.approx(out["gain_per_trajectory"]
                                                    / out["trajectory_cost"])
     text = showcase.report(out, row)
     assert f"per trajectory {out['gain_per_trajectory']:.1f}x" in text
-    assert f"per second {out['gain_per_second']:.2f}x" in text
-    assert out["hmc_step_size"] == 0.05 and "HMC step size 0.05" in text   # its row's HMC
+    assert f"per CPU second {out['gain_per_second']:.2f}x" in text
+    assert "HMC: 2mn, 1 steps of 0.3" in text                              # its row's HMC
     assert showcase.main(["--models", str(tmp_path / "none")]) == 2
     assert "no network model" in capsys.readouterr().err
