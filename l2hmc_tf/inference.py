@@ -42,26 +42,31 @@ def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> 
     for key, series, exact_value in (("plaq", history.plaq, truth["plaquette"]),
                                      ("q2", charge**2, truth["q2"])):
         est = autocorr.estimate(series, key)
-        out.update({f"{key}_mean": est.mean, f"{key}_err": est.error,
+        err = est.reported_error
+        out.update({f"{key}_mean": est.mean, f"{key}_err": err,
+                    f"{key}_err_gamma": est.error, f"{key}_err_replica": est.replica_error,
                     f"{key}_exact": float(exact_value), f"{key}_tau_int": est.tau_int,
-                    f"{key}_sigma": (est.mean - float(exact_value)) / est.error
-                    if est.error > 0 else float("inf")})
+                    f"{key}_sigma": (est.mean - float(exact_value)) / err
+                    if err > 0 else float("inf")})
     # Q_Z rounded: a frozen chain's float rounding noise (1e-6) would give it a tau_int
     for key, series in (("charge_int", charge), ("charge_sin", history.charge_sin)):
         est = autocorr.estimate(series, key)
         out[f"tau_int_{key}"] = est.tau_int
         out[f"tau_int_{key}_err"] = est.tau_int_error
-    tau = out["tau_int_charge_int"]
-    length = len(charge) / tau if np.isfinite(tau) and tau > 0 else float("nan")
+    topology = topology_diagnostics(charge, float(truth["q2"]))
+    tau, predicted = out["tau_int_charge_int"], topology["tau_int_predicted"]
+    longest = max(tau, predicted) if np.isfinite(predicted) else tau
+    length = len(charge) / longest if np.isfinite(tau) and tau > 0 else float("nan")
     return Statistics(**out, accept_mean=float(np.mean(history.accept_prob)),
                       length_in_tau=length,
                       tunneling_rate=float(np.mean(np.abs(np.diff(charge, axis=0)))),
-                      **topology_diagnostics(charge, out["q2_mean"]))
+                      **topology)
 
 
 def topology_diagnostics(charge: np.ndarray, q2_mean: float) -> dict:
     """<dQ_Z^2> per trajectory with its error, the tau_int it predicts for a diffusing charge
-    (docs/physics.md section 10) and the per-chain Sokal estimate, from Q_Z [steps, chains]."""
+    (docs/physics.md section 10; q2_mean: the exact <Q_Z^2>, which a short chain's own
+    estimate would bias) and the per-chain Sokal estimate, from Q_Z [steps, chains]."""
     jumps = np.diff(charge, axis=0) ** 2
     dq2 = autocorr.estimate(jumps, "dq2") if len(jumps) >= autocorr.MIN_STEPS else None
     dq2_mean = float(np.mean(jumps)) if jumps.size else float("nan")
@@ -192,7 +197,7 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
 
 def _precise_enough(stats: Statistics, length: int, rel_error: float) -> bool:
     tau, err = stats.tau_int_charge_int, stats.tau_int_charge_int_err
-    if not np.isfinite(tau):
+    if not np.isfinite(tau) or stats.tau_int_is_lower_bound:
         return False
     return err < rel_error * tau and length >= MIN_LENGTH_IN_TAU * tau
 

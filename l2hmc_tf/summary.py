@@ -90,7 +90,19 @@ class Statistics:
     dq2_err: float = math.nan
     tau_int_predicted: float = math.nan      # 4 <Q_Z^2> / <dQ_Z^2> - 1: a diffusing charge's
     tau_int_sokal_per_chain: float = math.nan    # the reference's per-chain estimator
-    length_in_tau: float = math.nan  # analysed trajectories per chain / tau_int(Q_Z)
+    # analysed trajectories per chain / the larger of tau_int(Q_Z) and tau_int_predicted
+    length_in_tau: float = math.nan
+    # plaq_err, q2_err are the larger of these two (autocorr.Estimate.reported_error)
+    plaq_err_gamma: float = math.nan
+    plaq_err_replica: float = math.nan   # spread of the per-chain means
+    q2_err_gamma: float = math.nan
+    q2_err_replica: float = math.nan
+
+    @property
+    def tau_int_is_lower_bound(self) -> bool:
+        """tau_int(Q_Z) below half the diffusive prediction: the Gamma-method window cut the
+        slow tail of chains too short for it (docs/physics.md section 6)."""
+        return self.tau_int_charge_int < 0.5 * self.tau_int_predicted
 
     def trust_warning(self) -> str | None:
         """A warning when the chains are too short in units of tau_int(Q_Z) for their error
@@ -98,6 +110,12 @@ class Statistics:
         if not math.isfinite(self.tau_int_charge_int):
             return ("warning: Q_Z did not move in these chains, so tau_int(Q_Z) is unknown and "
                     "the error bars of <Q_Z^2> cannot be trusted; run longer chains")
+        if self.tau_int_is_lower_bound:
+            return (f"warning: tau_int(Q_Z) {self.tau_int_charge_int:.1f} is below half the "
+                    f"diffusive prediction 4 <Q_Z^2> / <dQ_Z^2> - 1 = "
+                    f"{self.tau_int_predicted:.0f}: the chains are too short for the "
+                    "Gamma-method window, so tau_int and its error are lower bounds; run "
+                    "more trajectories")
         if self.length_in_tau < TRUSTED_LENGTH_IN_TAU:
             return (f"warning: the chains are only {self.length_in_tau:.1f} tau_int(Q_Z) long "
                     f"(< {TRUSTED_LENGTH_IN_TAU}), so these error bars cannot be trusted; "

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import report
-from l2hmc_tf import compare, inference
+from l2hmc_tf import compare, exact, inference
 from l2hmc_tf.summary import ChainSummary, Comparison, History, Statistics
 
 PERIOD = np.array([0, 1, 1, -1, -1, 0])   # jumps +1, 0, -2, 0, +1, then 0 into the next period
@@ -38,7 +38,8 @@ def test_topology_figures_of_a_charge_with_jumps_of_0_1_and_2():
     stats = inference.summarize(history, (8, 8), 2.0)
     assert stats.tunneling_rate == pytest.approx(4 * periods / n_jumps)
     assert stats.dq2_mean == pytest.approx(6 * periods / n_jumps)
-    assert stats.tau_int_predicted == pytest.approx(4 * stats.q2_mean / stats.dq2_mean - 1)
+    q2_exact = exact.torus_observables(8, 8, 2.0)["q2"]          # not the chains' own <Q^2>
+    assert stats.tau_int_predicted == pytest.approx(4 * q2_exact / stats.dq2_mean - 1)
     assert stats.accept_mean == pytest.approx(0.25) and stats.plaq_mean == pytest.approx(0.5)
     assert stats.q2_mean == pytest.approx(np.mean(q ** 2))
 
@@ -119,7 +120,7 @@ def test_report_gain_columns_use_the_interleaved_cost(tmp_path):
     timed = report.with_interleaved_cost([row], {report.row_name(row): 25.0})[0]
     assert timed["trajectory_cost"] == 25.0 and timed["seconds_gain"] == pytest.approx(1.6)
     table = "\n".join(report.tau_section([timed], {}, tmp_path, tmp_path)[:8])
-    assert "| 1.60x |" in table and "| 3200.0 | 80.0 |" in table
+    assert "| 1.60x |" in table and "| 3200.0 ± 320.0 | 80.0 ± 8.0 |" in table
 
 
 def test_report_targets_pick_the_best_network_row_and_count_sigmas():

@@ -248,7 +248,7 @@ def test_topology_diagnostics_predict_the_measured_tau_int():
                           therm=50, seed=3)
     assert s.tau_int_charge_int_err < 0.1 * s.tau_int_charge_int
     assert 0.02 < s.dq2_mean < 1 and s.dq2_err < 0.2 * s.dq2_mean
-    assert s.tau_int_predicted == pytest.approx(4 * s.q2_mean / s.dq2_mean - 1)
+    assert s.tau_int_predicted == pytest.approx(4 * s.q2_exact / s.dq2_mean - 1)
     assert abs(s.tau_int_predicted / s.tau_int_charge_int - 1) < 0.3
     assert abs(s.tau_int_sokal_per_chain / s.tau_int_charge_int - 1) < 0.5
 
@@ -384,6 +384,28 @@ def test_summaries_say_how_many_tau_int_long_the_chains_were():
     assert long.length_in_tau > 200 and long.trust_warning() is None
     frozen = inference.summarize(history(120, frozen=True), (8, 8), 3.0)
     assert "did not move" in frozen.trust_warning() and np.isnan(frozen.tau_int_charge_int)
+
+
+def test_a_window_cut_short_is_reported_as_a_lower_bound_and_cannot_shorten_the_chains():
+    """HMC-like charges at beta 6 that are two true tau_int long (benchmarks.coverage.
+    sector_walk): the Gamma-method tau_int reads far below the diffusive prediction with the
+    exact <Q_Z^2>, so the summary says its tau_int and error are lower bounds, counts the
+    chains' length in the larger tau_int (not the ~8 the window suggests), and quotes the
+    replica error of <Q_Z^2>, the larger one here."""
+    from l2hmc_tf import exact, inference
+    from l2hmc_tf.summary import History
+    from benchmarks.coverage import sector_walk
+
+    q = sector_walk(seed=5)
+    plaq = 0.9 + 0.01 * np.random.default_rng(5).normal(size=q.shape)
+    s = inference.summarize(History(q, q, plaq, np.full(q.shape, 0.8)), (16, 16), 6.0)
+    truth = float(exact.torus_observables(16, 16, 6.0)["q2"])
+    assert s.tau_int_predicted == pytest.approx(4 * truth / s.dq2_mean - 1)
+    assert s.tau_int_charge_int < 0.5 * s.tau_int_predicted and s.tau_int_is_lower_bound
+    assert s.length_in_tau == pytest.approx(len(q) / s.tau_int_predicted) and s.length_in_tau < 3
+    assert "lower bounds" in s.trust_warning()
+    assert s.q2_err == s.q2_err_replica > 1.2 * s.q2_err_gamma
+    assert s.q2_sigma == pytest.approx((s.q2_mean - truth) / s.q2_err_replica)
 
 
 def test_infer_starts_in_equilibrium_or_continues_an_earlier_output(tmp_path, capsys):
