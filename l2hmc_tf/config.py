@@ -191,6 +191,15 @@ class Config(Section):
         return self
 
 
+def check_trainable(cfg: Config) -> None:
+    """What a config needs to build a trained model, beyond what HMC needs from it (bin/infer.py
+    --hmc reads only its lattice and dynamics): network layers are leapfrog steps."""
+    if cfg.dynamics.integrator != "leapfrog" and cfg.network.kind != "scalar":
+        raise ConfigError(f"dynamics.integrator {cfg.dynamics.integrator}: network kind "
+                          f"{cfg.network.kind} has leapfrog layers; the {cfg.dynamics.integrator} "
+                          "integrator runs HMC (bin/infer.py --hmc) and network.kind scalar")
+
+
 def _one_line(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "config"

@@ -73,8 +73,10 @@ def prepare(args: argparse.Namespace) -> tuple[config_mod.Config, Path]:
         outdir = Path(args.outdir)
         _check_outdir(outdir, resume=True)
         cfg = config_mod.load(args.config or outdir / "config.yaml", args.overrides)
+        config_mod.check_trainable(cfg)
         return cfg, outdir
     cfg = config_mod.load(args.config, args.overrides)
+    config_mod.check_trainable(cfg)
     checkpoints.check_init_from(cfg)
     name = Path(args.config).stem if args.config else "default"
     outdir = Path(args.outdir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")

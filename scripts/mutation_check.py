@@ -54,7 +54,9 @@ STATS_TESTS = ("tests/test_figures.py", "tests/test_autocorr.py",
                "tests/test_inference.py::test_per_chain_sokal_estimator_on_ar1_chains",
                "tests/test_inference.py::test_summaries_say_how_many_tau_int_long_the_chains_were",
                "tests/test_inference.py::"
-               "test_compare_pairs_every_sampler_with_the_strongest_plain_hmc")
+               "test_compare_pairs_every_sampler_with_the_strongest_plain_hmc",
+               "tests/test_inference.py::"
+               "test_a_window_cut_short_is_reported_as_a_lower_bound_and_cannot_shorten_the_chains")
 
 
 def stats(name: str, path: str, old: str, new: str) -> "Mutation":
@@ -190,6 +192,14 @@ MUTATIONS = [
           '                                       l2.tau_int_seconds_charge_int)',
           '"seconds_gain": _ratio(l2.tau_int_seconds_charge_int,\n'
           '                                       hmc.tau_int_seconds_charge_int)'),
+    stats("errors: replica error over chains, not sqrt(chains)", AUTOCORR,
+          "/ math.sqrt(len(means))) if len(means) > 1", "/ len(means)) if len(means) > 1"),
+    stats("errors: the smaller of the Gamma-method and replica errors quoted", AUTOCORR,
+          "return float(np.nanmax([self.error, self.replica_error]))",
+          "return float(np.nanmin([self.error, self.replica_error]))"),
+    stats("errors: chain length counted in the window's tau_int only", INFERENCE,
+          "longest = max(tau, predicted) if np.isfinite(predicted) else tau",
+          "longest = tau"),
     stats("compare: the first plain HMC given taken, not the strongest", COMPARE,
           "or _cost_per_charge(s) < _cost_per_charge(best[key][1])):",
           "or False):"),

@@ -225,6 +225,8 @@ def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
     (["--set", "training.steps=-3"], "training.steps"),
     (["--set", "lattice.size=[5,4]"], "odd"),
     (["--config", "no/such/file.yaml"], "no/such/file.yaml"),
+    (["--set", "dynamics.integrator=2mn"], "network kind conv has leapfrog layers"),
+    (["--set", "dynamics.integrator=omelyan"], "dynamics.integrator"),
 ])
 def test_bad_config_fails_before_creating_anything(tmp_path, capsys, args, needle):
     out = tmp_path / "run"
