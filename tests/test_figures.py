@@ -152,3 +152,16 @@ def test_campaign_hours_count_each_run_once_at_its_newest_row():
     assert hours == pytest.approx(1.2) and runs == ["a", "b"]
     assert "**1.20 CPU-hours** over 2 runs (a, b)" in "\n".join(
         report.campaign_section({"rows": rows}))
+
+
+def test_precision_combines_seeds_by_inverse_variance_of_their_replica_errors():
+    """benchmarks.precision's verdict on float32: two seeds 1.0 +- 0.1 and 1.3 +- 0.2 about an
+    exact 1.2 combine to (1.0/0.01 + 1.3/0.04) / (1/0.01 + 1/0.04) = 1.06 +- sqrt(0.008),
+    a pull of -0.14 / 0.0894, and chi^2 per seed ((-2)^2 + 0.5^2) / 2."""
+    from benchmarks.precision import combine
+    rows = [{"q2_mean": 1.0, "q2_err_replica": 0.1, "q2_exact": 1.2},
+            {"q2_mean": 1.3, "q2_err_replica": 0.2, "q2_exact": 1.2}]
+    c = combine(rows)
+    assert c["q2_mean"] == pytest.approx(1.06) and c["q2_err"] == pytest.approx(math.sqrt(0.008))
+    assert c["pull"] == pytest.approx(-0.14 / math.sqrt(0.008))
+    assert c["chi2_per_seed"] == pytest.approx((4 + 0.25) / 2) and c["seeds"] == 2
