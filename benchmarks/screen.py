@@ -72,7 +72,7 @@ def hmc_models(args, shape, n_lf: int) -> list[tuple]:
     return models
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="*", type=Path, help="run directories (bin/train.py)")
     p.add_argument("--beta", type=float, default=6.0)
@@ -92,14 +92,19 @@ def main(argv=None) -> int:
     p.add_argument("--note", default="", help="why this screen was run (kept in the row)")
     p.add_argument("--ledger", type=Path, default=LEDGER)
     args = p.parse_args(argv)
+    if not (args.runs or args.hmc or args.hmc_best):
+        p.error("nothing to screen: give run directories, --hmc or --hmc-best")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     shape = parse_lattice(args.lattice)
     models = []
     for run in args.runs:
         model, cfg, record = newest_model(run)
         models.append((str(run), model, cfg.to_dict(), record))
     models += hmc_models(args, shape, models[0][1].n_leapfrog if models else 8)
-    if not models:
-        p.error("nothing to screen: give run directories, --hmc or --hmc-best")
     hmc_steps = args.hmc_steps or args.steps
     x = inference.equilibrium_chains(models[0][1], args.beta, args.chains, shape, args.seed,
                                      hmc_trajectories=args.therm)
