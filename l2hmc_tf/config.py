@@ -7,6 +7,7 @@ directory, so any run can be repeated from that directory alone.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -241,8 +242,18 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         section, name = parts
         if section not in Config.model_fields:
             raise ConfigError(f"--set {key}: unknown section {section!r}")
-        data.setdefault(section, {})[name] = yaml.safe_load(raw)
+        data.setdefault(section, {})[name] = _yaml_value(raw)
     return data
+
+
+_EXPONENT_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
+def _yaml_value(raw: str):
+    """A --set value as YAML, except that 2e-4 is the number people mean (YAML 1.1 reads a
+    mantissa without a dot as a string, and the config would then refuse it)."""
+    text = raw.strip()
+    return float(text) if _EXPONENT_FLOAT.fullmatch(text) else yaml.safe_load(raw)
 
 
 def load(path: str | Path | None, overrides: list[str] = ()) -> Config:

@@ -250,6 +250,16 @@ def test_every_shipped_config_is_valid(path, monkeypatch):
         assert checkpoints.check_init_from(cfg).is_file()
 
 
+def test_set_reads_numbers_as_people_write_them():
+    """--set training.lr=2e-4 is a number (plain YAML 1.1 would read a string, and the config
+    refuse it), like 0.0002 and 1E3; other values are YAML as before."""
+    cfg = config.load(None, ["training.lr=2e-4", "training.clip_norm=1E3",
+                             "dynamics.step_size=.5e-1", "lattice.size=[8, 8]",
+                             "training.init_from=runs/1e3"])
+    assert (cfg.training.lr, cfg.training.clip_norm, cfg.dynamics.step_size) == (2e-4, 1e3, 0.05)
+    assert cfg.lattice.size == (8, 8) and cfg.training.init_from == "runs/1e3"
+
+
 def test_unknown_key_in_yaml_file_is_named(tmp_path, capsys):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("training:\n  steps: 10\n  lerning_rate: 0.1\n")
