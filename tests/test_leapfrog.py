@@ -132,9 +132,15 @@ def test_the_scalar_fast_path_equals_its_layer_path(n_lf):
     d = tf.constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0], tf.float64)
     fast = dyn.propose(x, v, d, 2.0)
     assert float(tf.reduce_max(tf.abs(fast.logdet))) > 0.1      # the numbers do act
+    assert_fast_path_equals_layer_path(dyn, x, v, d, fast)
+
+
+def assert_fast_path_equals_layer_path(dyn, x, v, d, fast, beta=2.0):
+    """`fast` (dyn.propose: every chain in one pass) against the layers run one by one on the
+    chains of each direction (Dynamics._run): equal to float64 rounding."""
     for sign, forward in ((1.0, True), (-1.0, False)):
         chosen = np.flatnonzero(d.numpy() == sign)
-        layered = dyn._run(tf.gather(x, chosen), tf.gather(v, chosen), 2.0, forward)
+        layered = dyn._run(tf.gather(x, chosen), tf.gather(v, chosen), beta, forward)
         assert max_angle_diff(layered.x, tf.gather(fast.x, chosen)) < 1e-12
         np.testing.assert_allclose(layered.v, tf.gather(fast.v, chosen), atol=1e-12, rtol=0)
         np.testing.assert_allclose(layered.logdet, tf.gather(fast.logdet, chosen), atol=1e-12)
