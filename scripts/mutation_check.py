@@ -160,6 +160,11 @@ MUTATIONS = [
     Mutation("2MN: one force evaluation counted per step", DYN,
              "return self.n_leapfrog * self.scheme.forces_per_step",
              "return self.n_leapfrog"),
+    Mutation("equilibrium start's HMC on the stream of a sampler with the same seed", DYN,
+             "return int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
+             "return seed or int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
+             tests=("tests/test_hmc.py::test_a_sampler_seeded_like_its_equilibrium_start_"
+                    "samples_the_exact_plaquette_at_once",)),
     stats("figures: <dQ_Z^2> taken as the mean |dQ_Z|", INFERENCE,
           "jumps = np.diff(charge, axis=0) ** 2", "jumps = np.abs(np.diff(charge, axis=0))"),
     stats("figures: predicted tau_int from 2 <Q^2> / <dQ^2> (a factor 2 lost)", INFERENCE,
