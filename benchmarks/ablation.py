@@ -30,7 +30,7 @@ from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
 from l2hmc_tf import config  # noqa: E402
-from l2hmc_tf.dynamics import hmc  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 DEFAULT_VARIANTS = ["conv:", "mlp:network.kind=mlp;network.units=[256,256]",
                     "gauge:network.kind=gauge;network.x_subupdates=8",

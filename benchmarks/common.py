@@ -121,7 +121,8 @@ def add_measurement_args(p, chains: int) -> None:
 
 
 HMC_STORE = "hmc_baselines.json"
-HMC_MODULES = ("lattice", "integrators", "dynamics", "exact", "inference", "autocorr", "summary")
+HMC_MODULES = ("lattice", "integrators", "model", "kernel", "driver", "starts", "exact",
+               "inference", "autocorr", "summary")
 _HMC_RESULTS: dict = {}   # HMC at the same settings is measured once per process
 
 
@@ -177,7 +178,7 @@ class HmcSetting(NamedTuple):
     n_leapfrog: int | None = None       # None: the model's N_LF
 
     def model(self, shape, model_n_leapfrog: int):
-        from l2hmc_tf.dynamics import hmc
+        from l2hmc_tf.model import hmc
         return hmc(shape, self.n_leapfrog or model_n_leapfrog, self.step_size,
                    integrator=self.integrator)
 
@@ -198,7 +199,7 @@ def measure_pair(model, hmc_setting: HmcSetting, beta: float, shape, chains: int
     With rel_error each sampler runs until its own tau_int(Q_Z) has that relative error
     (inference.evaluate) or it reaches its step cap (max_steps; hmc_max_steps for the far
     cheaper HMC trajectories, default max_steps), so a slowly mixing HMC gets the longer
-    chains it needs. Both start from the same equilibrium start (dynamics.equilibrium_start:
+    chains it needs. Both start from the same equilibrium start (starts.equilibrium_start:
     charges from the exact P(Q), then hmc_therm HMC trajectories), so that neither spends its
     chain reaching equilibrium (HMC at beta 6 would take thousands of trajectories).
     instanton_moves: Metropolis instanton proposals after each trajectory of `model` (not of
@@ -207,7 +208,7 @@ def measure_pair(model, hmc_setting: HmcSetting, beta: float, shape, chains: int
     hmc_baseline (store, reuse_hmc); `hmc_reused_from` names the command that measured it
     where it was not measured here."""
     from l2hmc_tf import inference
-    from l2hmc_tf.dynamics import equilibrium_start
+    from l2hmc_tf.starts import equilibrium_start
 
     def run(name, dyn, cap, moves=0):
         def progress(n, stats):

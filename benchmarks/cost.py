@@ -24,7 +24,8 @@ from l2hmc_tf.quiet_import import import_tensorflow
 import_tensorflow()
 from l2hmc_tf import checkpoints, lattice  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import Sampler, hmc  # noqa: E402
+from l2hmc_tf.kernel import Sampler  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 RESULTS = Path("benchmarks/results")
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=RESULTS / "cost.json")
     args = p.parse_args(argv)
     paths = args.json if args.json is not None else [RESULTS / "tau_int.json",
-                                                      *sorted(RESULTS.glob("ablation*.json"))]
+                                                     *sorted(RESULTS.glob("ablation*.json"))]
     if args.quick:
         args.calls, args.chains = 2, 4
     out = Path(args.out)
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             costs[row_name(row)] = cost
             print(f"{row_name(row)}: {cost:.2f} HMC trajectories", flush=True)
     write_json(out, {"machine": machine(), "chains": args.chains,
-                                "calls": args.calls, "cost": costs})
+                     "calls": args.calls, "cost": costs})
     return 0
 
 

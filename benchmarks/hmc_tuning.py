@@ -7,7 +7,7 @@ trajectory length, and the best setting stored for the benchmarks that quote gai
 
 Each setting (integrator, eps, N = round(length / eps) steps) samples `--steps` trajectories
 (scaled by --steps-per-beta where charge moves are rare) from one equilibrium start per beta
-(dynamics.equilibrium_start), and its row records <dQ_Z^2> per trajectory and per force
+(starts.equilibrium_start), and its row records <dQ_Z^2> per trajectory and per force
 evaluation with errors, the acceptance and the seconds per trajectory. The cost that matters
 is force evaluations (a 2MN step costs two, a leapfrog step one: schemes.py), and for a
 diffusing charge tau_int ~ 4 <Q_Z^2> / <dQ_Z^2> (docs/physics.md section 10), so the best
@@ -31,7 +31,8 @@ from l2hmc_tf.quiet_import import import_tensorflow
 import_tensorflow()
 from l2hmc_tf import inference  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import equilibrium_start, hmc  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
+from l2hmc_tf.starts import equilibrium_start  # noqa: E402
 
 RESULTS = Path("benchmarks/results/hmc_tuning.json")
 

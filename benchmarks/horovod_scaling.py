@@ -44,8 +44,9 @@ def run(ranks: int, threads: int, steps: int, overrides: list[str]) -> float:
 def payload_bytes(overrides: list[str]) -> int:
     from l2hmc_tf.quiet_import import import_tensorflow
     import_tensorflow()
-    from l2hmc_tf import config, dynamics
-    model = dynamics.from_config(config.load(None, overrides))
+    from l2hmc_tf import config
+    from l2hmc_tf.model import from_config
+    model = from_config(config.load(None, overrides))
     return int(sum(w.numpy().nbytes for w in model.trainable_weights))
 
 

@@ -23,7 +23,8 @@ from .common import best_rates, machine, parse_variant, write_json
 from l2hmc_tf.quiet_import import import_tensorflow
 
 tf = import_tensorflow()
-from l2hmc_tf import config, dynamics, lattice, training  # noqa: E402
+from l2hmc_tf import config, kernel, lattice, training  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 BASE = ["dynamics.n_leapfrog=8", "dynamics.step_size=0.15", "annealing.kind=none",
         "annealing.beta_final=4.0", "evaluation.steps=0"]
@@ -52,12 +53,12 @@ def time_variants(L: int, chains: int, variants: list[tuple[str, list[str]]],
     trajectories) at one lattice size and chain count."""
     x = lattice.random_start(chains, L, L, seed=3)
     beta = tf.constant(4.0)
-    hmc = dynamics.Sampler(dynamics.hmc((L, L), 8, 0.15), seed=2)
-    timed = {"hmc": lambda: hmc.one_step(x, beta)}
+    hmc_sampler = kernel.Sampler(hmc((L, L), 8, 0.15), seed=2)
+    timed = {"hmc": lambda: hmc_sampler.one_step(x, beta)}
     configs = {}
     for name, keys in variants:
         cfg = config.load(None, BASE + keys + [f"lattice.size=[{L},{L}]",
-                                              f"training.chains={chains}"])
+                                               f"training.chains={chains}"])
         trainer = training.Trainer(cfg)
         configs[name] = cfg
         timed[f"{name} trajectory"] = (lambda s: lambda: s.one_step(x, beta))(trainer.sampler)

@@ -27,7 +27,7 @@ from l2hmc_tf.quiet_import import import_tensorflow
 import_tensorflow()
 from l2hmc_tf import inference  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import hmc  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 
 def measure(args, dtype: str, seed: int) -> dict:

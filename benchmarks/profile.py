@@ -26,7 +26,8 @@ from l2hmc_tf.quiet_import import import_tensorflow
 tf = import_tensorflow()
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-from l2hmc_tf import config, dynamics, lattice, training  # noqa: E402
+from l2hmc_tf import config, kernel, lattice, training  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 from .network_cost import BASE  # noqa: E402
 
@@ -89,8 +90,8 @@ def main(argv=None) -> int:
     else:
         def call():
             trainer.sampler.one_step(x, beta)[0].numpy()
-    hmc = dynamics.Sampler(dynamics.hmc(tuple(cfg.lattice.size), 8, 0.15), seed=2)
-    hmc_seconds = 1.0 / best_rate(lambda: hmc.one_step(x, beta)[0].numpy(), args.calls)
+    hmc_sampler = kernel.Sampler(hmc(tuple(cfg.lattice.size), 8, 0.15), seed=2)
+    hmc_seconds = 1.0 / best_rate(lambda: hmc_sampler.one_step(x, beta)[0].numpy(), args.calls)
     wall, totals = profile(call, args.calls)
     ops = {k: v for k, v in totals.items() if not k.startswith("#")}
     busy = sum(ops.values()) / 1e9 / args.calls

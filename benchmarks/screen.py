@@ -8,7 +8,7 @@ what an independent charge costs in CPU seconds.
 Each run's model (with --hmc, plain leapfrog HMC at its N_LF and each of --hmc-step-sizes;
 with --hmc-best, the best HMC setting benchmarks.hmc_tuning stored for --beta, 2MN where
 that wins) samples from one set of chains that start in equilibrium at --beta
-(dynamics.equilibrium_start: charges drawn from the exact P(Q), then --therm HMC
+(starts.equilibrium_start: charges drawn from the exact P(Q), then --therm HMC
 trajectories; rows before 2026-12-01 06:40 started hot). The samplers run in turn, in
 stretches, on this thread (inference.interleaved_mobility), so their CPU seconds compare
 under the same load. The row records <dQ_Z^2> with its Gamma-method error, per trajectory
@@ -30,9 +30,9 @@ from .common import HMC_STORE, append_row, best_hmc_setting, command
 from l2hmc_tf.quiet_import import import_tensorflow
 
 import_tensorflow()
-from l2hmc_tf import checkpoints, config, inference  # noqa: E402
+from l2hmc_tf import checkpoints, config, inference, starts  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
-from l2hmc_tf.dynamics import from_config, hmc  # noqa: E402
+from l2hmc_tf.model import from_config, hmc  # noqa: E402
 
 LEDGER = Path("benchmarks/results/campaign.json")
 
@@ -106,8 +106,8 @@ def main(argv=None) -> int:
         models.append((str(run), model, cfg.to_dict(), record))
     models += hmc_models(args, shape, models[0][1].n_leapfrog if models else 8)
     hmc_steps = args.hmc_steps or args.steps
-    x = inference.equilibrium_chains(models[0][1], args.beta, args.chains, shape, args.seed,
-                                     hmc_trajectories=args.therm)
+    x = starts.equilibrium_chains(models[0][1], args.beta, args.chains, shape, args.seed,
+                                  hmc_trajectories=args.therm)
     figures = inference.interleaved_mobility(
         {name: (model, args.steps if recipe else hmc_steps)
          for name, model, recipe, _ in models}, args.beta, shape, args.chains, x, args.seed)

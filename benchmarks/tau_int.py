@@ -42,7 +42,7 @@ from l2hmc_tf.quiet_import import import_tensorflow
 
 tf = import_tensorflow()
 from l2hmc_tf import config, lattice, plots  # noqa: E402
-from l2hmc_tf.dynamics import hmc_thermalize  # noqa: E402
+from l2hmc_tf.starts import hmc_thermalize  # noqa: E402
 from l2hmc_tf.schemes import SCHEMES  # noqa: E402
 from l2hmc_tf.checks import parse_lattice  # noqa: E402
 

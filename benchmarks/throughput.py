@@ -23,7 +23,8 @@ from .common import best_rate, best_rates, machine, numpy_hmc_step, write_json
 tf = import_tensorflow()
 import tensorflow_probability as tfp  # noqa: E402
 
-from l2hmc_tf import config, dynamics, lattice, training  # noqa: E402
+from l2hmc_tf import config, kernel, lattice, training  # noqa: E402
+from l2hmc_tf.model import hmc  # noqa: E402
 
 N_LF, EPS, BETA = 8, 0.1, 3.0
 
@@ -33,7 +34,7 @@ def hmc_rates(L: int, chains: int, calls: int) -> dict:
     beta = tf.constant(BETA)
 
     def tf_hmc(jit: bool):
-        sampler = dynamics.Sampler(dynamics.hmc((L, L), N_LF, EPS), seed=0, jit_compile=jit)
+        sampler = kernel.Sampler(hmc((L, L), N_LF, EPS), seed=0, jit_compile=jit)
         state = {"x": x}
 
         def step():
@@ -65,7 +66,7 @@ def l2hmc_rates(L: int, chains: int, calls: int) -> dict:
     cfg = config.load(None, [f"lattice.size=[{L},{L}]", f"dynamics.n_leapfrog={N_LF}",
                              f"training.chains={chains}", "network.units=[16,16]"])
     trainer = training.Trainer(cfg)
-    sampler = dynamics.Sampler(trainer.dynamics, seed=0)
+    sampler = kernel.Sampler(trainer.dynamics, seed=0)
     state = {"x": trainer.x}
     beta = tf.constant(BETA)
 

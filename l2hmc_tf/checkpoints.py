@@ -19,7 +19,7 @@ import numpy as np
 
 from . import atomic
 from . import config as config_mod
-from .dynamics import Dynamics, from_config
+from .model import Dynamics, from_config
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "model.weights.h5"

@@ -23,9 +23,11 @@ from . import config as config_mod
 from .checks import check_beta, check_positive_int, parse_lattice
 from .chainfile import ChainFile
 from .distributed import make_distribution
-from .dynamics import Sampler, hmc
-from .inference import (START_HMC_TRAJECTORIES, equilibrium_chains, run_to_file, sample_chain,
-                        summarize_files)
+from .kernel import Sampler
+from .model import hmc
+from .driver import run_to_file, sample_chain
+from .inference import summarize_files
+from .starts import START_HMC_TRAJECTORIES, equilibrium_chains
 from .summary import ChainSummary, sampler_label
 
 log = logging.getLogger("l2hmc_tf")

@@ -1,9 +1,10 @@
-"""Drivers that run a Sampler and turn its output into numbers with errors.
+"""Measurements: runs of the sampler turned into numbers with errors.
 
-`sample_chain` loops the compiled transition and keeps per-step observables [steps, chains];
-`summarize` puts Gamma-method means, tau_int and the exact torus values side by side;
-`evaluate` samples until tau_int is known and adds the wall-clock cost; `run_to_file` writes
-long chains to resumable HDF5. The records they return are defined in summary.py.
+`summarize` puts Gamma-method and replica errors, tau_int and the exact torus values side by
+side; `evaluate` samples until tau_int is known and adds the wall-clock cost;
+`interleaved_mobility` times several samplers in turn on one thread; `summarize_files`
+reads the HDF5 output of every rank. The chains come from the driver (driver.py); the
+records returned are defined in summary.py.
 """
 from __future__ import annotations
 
@@ -13,26 +14,14 @@ import numpy as np
 import tensorflow as tf
 
 from . import autocorr, exact, lattice
-from .checks import check_beta, check_positive_int
-from .dynamics import Sampler, equilibrium_start
-from .summary import SERIES, ChainSummary, History, Statistics
+from .checks import check_positive_int
+from .driver import sample_chain
+from .kernel import Sampler
+from .starts import equilibrium_chains
+from .summary import ChainSummary, History, Statistics
 
 DEFAULT_REL_ERROR = 0.2
 MIN_LENGTH_IN_TAU = 30   # below this the Gamma-method error of tau_int is itself unreliable
-START_HMC_TRAJECTORIES = 100   # HMC trajectories that equilibrate an equilibrium start's plaquettes
-START_STEP_2MN = 0.24          # the tuned 2MN step at beta 6-7 (hmc_baselines.json)
-
-
-def sample_chain(sampler: Sampler, x: tf.Tensor, beta: float, n_steps: int):
-    """Run n_steps transitions from x; returns (final x, History)."""
-    check_beta(beta)
-    check_positive_int(n_steps, "n_steps")
-    x = lattice.check_links(x, dtype=sampler.dynamics.compute_dtype)   # one_step checks the size
-    rows = []
-    for _ in range(n_steps):
-        x, res = sampler.one_step(x, beta)
-        rows.append([getattr(res, name).numpy() for name in SERIES])
-    return x, History(*(np.stack(series) for series in zip(*rows)))
 
 
 def summarize(history: History, lattice_shape: tuple[int, int], beta: float) -> Statistics:
@@ -75,19 +64,6 @@ def topology_diagnostics(charge: np.ndarray, q2_mean: float) -> dict:
     return {"dq2_mean": dq2_mean, "dq2_err": dq2.error if dq2 else float("nan"),
             "tau_int_predicted": predicted,
             "tau_int_sokal_per_chain": autocorr.tau_int_per_chain_sokal(charge)}
-
-
-def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int,
-                       hmc_trajectories: int = START_HMC_TRAJECTORIES) -> tf.Tensor:
-    """The default start of every measurement (2D U(1)): dynamics.equilibrium_start, so
-    that neither sampler spends its chain reaching the right charge sectors. Its
-    `hmc_trajectories` are 2MN HMC of the sampler's trajectory length and force count with
-    a step of at most START_STEP_2MN: at beta 7 it accepts ~0.8 where leapfrog at eps 0.15
-    accepts 0.29, and relaxes the plaquettes in fewer trajectories."""
-    step = min(2 * float(dynamics.leapfrog_layers[0].eps_x), START_STEP_2MN)
-    return equilibrium_start(chains, shape, beta, hmc_trajectories,
-                             max(1, dynamics.n_leapfrog // 2), step, seed=seed,
-                             dtype=dynamics.compute_dtype, integrator="2mn")
 
 
 def charge_mobility(dynamics, beta: float, shape, chains: int, steps: int,
@@ -169,7 +145,7 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
     is then dropped. `tau_int_precise` says whether the chains meet that target
     (DEFAULT_REL_ERROR when none is given). on_chunk(steps, Statistics) is called after every
     stretch of sampling (progress of long runs). instanton_moves: Metropolis proposals
-    x -> x +- A after every trajectory (dynamics.Sampler; 2D U(1) only).
+    x -> x +- A after every trajectory (kernel.Sampler; 2D U(1) only).
     """
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
     sampler = Sampler(dynamics, seed=seed, instanton_moves=instanton_moves)
@@ -204,25 +180,6 @@ def _precise_enough(stats: Statistics, length: int, rel_error: float) -> bool:
     if not np.isfinite(tau) or stats.tau_int_is_lower_bound:
         return False
     return err < rel_error * tau and length >= MIN_LENGTH_IN_TAU * tau
-
-
-# -- long chains to HDF5 ---------------------------------------------------------------------
-def run_to_file(sampler: Sampler, chain_file, beta: float, n_steps: int, chunk: int,
-                on_chunk=None) -> float:
-    """Continue the chains stored in `chain_file` until it holds n_steps rows, appending and
-    committing every `chunk` steps; returns the wall seconds spent. Memory: one chunk."""
-    x, rng_state = chain_file.state()
-    x = tf.constant(x)
-    sampler.set_rng_state(rng_state)
-    seconds = 0.0
-    while chain_file.steps < n_steps:
-        tic = time.perf_counter()
-        x, rows = sample_chain(sampler, x, beta, min(chunk, n_steps - chain_file.steps))
-        seconds += time.perf_counter() - tic
-        chain_file.append(rows, x.numpy(), sampler.rng_state())
-        if on_chunk:
-            on_chunk(chain_file.steps, seconds)
-    return seconds
 
 
 def summarize_files(paths, therm: int) -> ChainSummary:

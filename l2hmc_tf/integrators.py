@@ -1,6 +1,6 @@
 """The two one-pass integrators of a trajectory, for chains of either direction at once.
 
-`Dynamics` (dynamics.py) is the model: its layers (layers.py) define F_d layer by layer, and
+`Dynamics` (model.py) is the model: its layers (layers.py) define F_d layer by layer, and
 the layer path runs the forward chains and the backward chains as two separate batches. These
 integrators compute the same F_d(x, v) per chain in one pass over all chains:
 

@@ -1,6 +1,6 @@
 """Training loss (docs/physics.md section 5): reward accepted proposals that move the charge.
 
-Computed from a dynamics.Transition on the proposal x' (not the accepted state), so gradients
+Computed from a kernel.Transition on the proposal x' (not the accepted state), so gradients
 flow through the acceptance probability A and through Q_R(x').
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from . import lattice
 from .config import LossForm
-from .dynamics import Transition, charge_jump
+from .kernel import Transition, charge_jump
 
 
 def expected_plaquette_jump(accept_prob, x_init, x_prop) -> tf.Tensor:

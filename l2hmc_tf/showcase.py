@@ -26,8 +26,9 @@ from pathlib import Path
 
 from . import checkpoints
 from .checks import parse_lattice
-from .dynamics import hmc
-from .inference import equilibrium_chains, interleaved_mobility
+from .model import hmc
+from .inference import interleaved_mobility
+from .starts import equilibrium_chains
 
 
 def best_network_model(models: Path) -> tuple[Path, dict]:

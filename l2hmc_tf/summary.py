@@ -42,7 +42,7 @@ def sampler_label(sampler: str, instanton_layer: bool = False, instanton_moves: 
 @dataclass
 class History:
     """Per-trajectory observables of every chain, arrays of shape [steps, chains]. The field
-    names are the datasets of inference.h5 and fields of dynamics.StepResults."""
+    names are the datasets of inference.h5 and fields of kernel.StepResults."""
     charge_int: np.ndarray
     charge_sin: np.ndarray
     plaq: np.ndarray

@@ -19,7 +19,7 @@ import tensorflow as tf
 from . import __version__, atomic, checkpoints, inference
 from . import config as config_mod
 from .distributed import SingleProcess, make_distribution
-from .dynamics import hmc
+from .model import hmc
 from .summary import Comparison
 from .training import STOPPED, Trainer, TrainingDiverged
 

@@ -1,6 +1,6 @@
 """Training (seed paper section 3.2.1); the command line is train_cli.py.
 
-One training step is one MCMC transition of the sampler (dynamics.Sampler.transition: resample
+One training step is one MCMC transition of the sampler (kernel.Sampler.transition: resample
 v and d, propose through the LeapfrogLayers, compute A, MH-advance the chains) run under a
 GradientTape, the loss computed from it, and a gradient step (skipped by all ranks together
 when anything is non-finite). Logging, checkpoints and distribution are calls out of the loop.
@@ -21,7 +21,9 @@ from . import annealing, atomic, checkpoints, lattice
 from . import config as config_mod
 from . import loss as loss_mod
 from .distributed import SingleProcess
-from .dynamics import Sampler, Transition, from_config, hmc_thermalize
+from .kernel import Sampler, Transition
+from .model import from_config
+from .starts import hmc_thermalize
 
 
 STOPPED = 5   # exit code of bin/train.py when a signal stopped training after a checkpoint

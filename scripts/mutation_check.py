@@ -43,7 +43,8 @@ class Mutation:
     tests: tuple[str, ...] = ()     # run these instead (the statistics' own tests)
 
 
-DYN, LAYERS, TRAIN = "l2hmc_tf/dynamics.py", "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
+MODEL, KERNEL, STARTS = "l2hmc_tf/model.py", "l2hmc_tf/kernel.py", "l2hmc_tf/starts.py"
+LAYERS, TRAIN = "l2hmc_tf/layers.py", "l2hmc_tf/training.py"
 SCHEMES = "l2hmc_tf/schemes.py"
 INTEGRATORS = "l2hmc_tf/integrators.py"
 INFERENCE, SUMMARY = "l2hmc_tf/inference.py", "l2hmc_tf/summary.py"
@@ -65,20 +66,20 @@ def stats(name: str, path: str, old: str, new: str) -> "Mutation":
 
 
 MUTATIONS = [
-    Mutation("Jacobian dropped from the MH acceptance", DYN,
+    Mutation("Jacobian dropped from the MH acceptance", KERNEL,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
-    Mutation("log-det sign flipped in the MH acceptance", DYN,
+    Mutation("log-det sign flipped in the MH acceptance", KERNEL,
              "            + proposal.logdet)", "            - proposal.logdet)"),
-    Mutation("kinetic energy of the proposal taken from the initial momenta", DYN,
+    Mutation("kinetic energy of the proposal taken from the initial momenta", KERNEL,
              "kinetic_energy(proposal.v)", "kinetic_energy(v)"),
-    Mutation("biased direction coin, P(d=+1) = 0.7", DYN,
+    Mutation("biased direction coin, P(d=+1) = 0.7", KERNEL,
              "tf.where(coin < 0.5,", "tf.where(coin < 0.7,"),
-    Mutation("direction always +1", DYN,
+    Mutation("direction always +1", KERNEL,
              "tf.where(coin < 0.5,", "tf.where(coin < 2.0,"),
-    Mutation("momenta not fully refreshed (drawn with variance 0.81)", DYN,
+    Mutation("momenta not fully refreshed (drawn with variance 0.81)", KERNEL,
              "    v = rng.normal(tf.shape(x), dtype=x.dtype)",
              "    v = 0.9 * rng.normal(tf.shape(x), dtype=x.dtype)"),
-    Mutation("observables of the proposal recorded instead of the accepted state", DYN,
+    Mutation("observables of the proposal recorded instead of the accepted state", KERNEL,
              "return self.after.where(self.accepted, self.before)", "return self.after"),
     Mutation("MH step skipped in training (chains advance to every proposal)", TRAIN,
              "        self.x = step.x_new", "        self.x = step.proposal.x"),
@@ -100,17 +101,17 @@ MUTATIONS = [
              "            x, ld_x = self._x_steps(x, v, forward, drift * self.eps_x)\n"),
     Mutation("x-network fed the links it updates", LAYERS,
              "self.encode(x, 1.0 - update_mask)", "self.encode(x)"),
-    Mutation("instanton layer not mirrored in the backward direction", DYN,
+    Mutation("instanton layer not mirrored in the backward direction", MODEL,
              "half = self.n_leapfrog // 2 if forward else self.n_leapfrog - self.n_leapfrog // 2",
              "half = self.n_leapfrog // 2"),
-    Mutation("instanton proposals taken without the Metropolis test", DYN,
+    Mutation("instanton proposals taken without the Metropolis test", KERNEL,
              "accept_probability(current.action - after.action)",
              "accept_probability(0.0 * after.action)"),
-    Mutation("instanton proposals always shift by +A (sign coin ignored)", DYN,
+    Mutation("instanton proposals always shift by +A (sign coin ignored)", KERNEL,
              "proposed = lattice.wrap(x + random_signs(rng, x)[:, None, None, None] * field)",
              "proposed = lattice.wrap(x + 0.0 * random_signs(rng, x)[:, None, None, None] "
              "+ field)"),
-    Mutation("instanton shift applied with the wrong sign backward", DYN,
+    Mutation("instanton shift applied with the wrong sign backward", MODEL,
              "x = lattice.wrap(x + field if forward else x - field)",
              "x = lattice.wrap(x + field)"),
     Mutation("gauge: wrong sign sigma_1 of a mu=1 link in its plaquette", LAYERS,
@@ -138,7 +139,7 @@ MUTATIONS = [
     Mutation("mirrored: backward chains undo the forward layer's drift links", INTEGRATORS,
              "x = lattice.wrap(x - (1.0 - f) * eps_x * v * bwd_layer._drift_mask(x))",
              "x = lattice.wrap(x - (1.0 - f) * eps_x * v * fwd_layer._drift_mask(x))"),
-    Mutation("scalar kind: Jacobian dropped (only the scalar kind's tests run)", DYN,
+    Mutation("scalar kind: Jacobian dropped (only the scalar kind's tests run)", KERNEL,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)",
              select="scalar"),
     Mutation("scalar kind: wrong log-det factor of its momentum scaling (scalar tests only)",
@@ -157,10 +158,10 @@ MUTATIONS = [
              "1.0 - OMELYAN_LAMBDA, OMELYAN_LAMBDA)"),
     Mutation("2MN fast path: every kick taken as a leapfrog half-step", INTEGRATORS,
              "    h = weight * layer.eps_v", "    h = 0.5 * layer.eps_v"),
-    Mutation("2MN: one force evaluation counted per step", DYN,
+    Mutation("2MN: one force evaluation counted per step", MODEL,
              "return self.n_leapfrog * self.scheme.forces_per_step",
              "return self.n_leapfrog"),
-    Mutation("equilibrium start's HMC on the stream of a sampler with the same seed", DYN,
+    Mutation("equilibrium start's HMC on the stream of a sampler with the same seed", STARTS,
              "return int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
              "return seed or int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
              tests=("tests/test_hmc.py::test_a_sampler_seeded_like_its_equilibrium_start_"

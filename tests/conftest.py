@@ -7,16 +7,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from l2hmc_tf import dynamics, inference, lattice  # noqa: E402,F401
+from l2hmc_tf import driver, inference, kernel, lattice, starts  # noqa: E402,F401
+from l2hmc_tf.model import Dynamics  # noqa: E402,F401
 
 
 def run_and_summarize(dyn, L, beta, chains, steps, therm, seed=0, hmc_therm=0, sampler=None):
     """Sample with `dyn` (or `sampler`) from a hot start (first brought near equilibrium by
     hmc_therm HMC trajectories) and return inference.summarize of the kept steps."""
-    sampler = sampler or dynamics.Sampler(dyn, seed=seed)
+    sampler = sampler or kernel.Sampler(dyn, seed=seed)
     x = lattice.random_start(chains, L, L, dtype=dyn.compute_dtype, seed=seed)
-    x = dynamics.hmc_thermalize(x, beta, hmc_therm, 2, 0.3, seed=seed)
-    _, history = inference.sample_chain(sampler, x, beta, steps)
+    x = starts.hmc_thermalize(x, beta, hmc_therm, 2, 0.3, seed=seed)
+    _, history = driver.sample_chain(sampler, x, beta, steps)
     return inference.summarize(history.drop(therm), (L, L), beta)
 
 
@@ -57,12 +58,12 @@ def nontrivial_model(kind, shape=(4, 4), n_leapfrog=2, step_size=0.3, s_bias=0.2
 
     keras.utils.set_random_seed(seed)
     if kind == "hmc":
-        return dynamics.Dynamics(shape, n_leapfrog, step_size, instanton=instanton, dtype=dtype)
+        return Dynamics(shape, n_leapfrog, step_size, instanton=instanton, dtype=dtype)
     units = units or {"conv": (8, 8), "gauge": (8,)}.get(kind, (32, 32))
     net = NetworkConfig(kind=kind, units=units, init_scale=init_scale,
                         x_subupdates=x_subupdates, **network_options)
-    dyn = dynamics.Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
-                            dtype=dtype, mirror_networks=mirror_networks)
+    dyn = Dynamics(shape, n_leapfrog, step_size, network=net, instanton=instanton,
+                   dtype=dtype, mirror_networks=mirror_networks)
     for k, layer in enumerate(dyn.leapfrog_layers):
         # step sizes that differ by layer, so that a wrong layer's eps cannot go unnoticed
         layer.log_eps_x.assign(np.log(step_size * (1.0 + 0.04 * k)))

@@ -92,7 +92,7 @@ def test_hmc_is_stored_and_reused_only_by_the_same_settings_and_code(tmp_path, m
     settings, seed and the HMC code are those that made it; every new one is stored."""
     from benchmarks import common
     from l2hmc_tf import inference
-    from l2hmc_tf.dynamics import hmc
+    from l2hmc_tf.model import hmc
 
     measured = []
 

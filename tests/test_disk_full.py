@@ -12,7 +12,7 @@ import pytest
 
 from l2hmc_tf import atomic, checkpoints, infer_cli, train_cli
 from l2hmc_tf.chainfile import ChainFile
-from l2hmc_tf.dynamics import Dynamics
+from l2hmc_tf.model import Dynamics
 from tests.test_training import TINY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -119,9 +119,9 @@ def test_equilibrium_start_matches_the_exact_charge_and_plaquette():
     """256 independent chains from equilibrium_start at beta 4 on 8x8 (where a hot start needs
     hundreds of trajectories): <Q_Z^2> and the plaquette across chains within 3 standard
     errors of the exact values, after 40 HMC trajectories."""
-    from l2hmc_tf import dynamics, lattice
+    from l2hmc_tf import lattice, starts
 
-    x = dynamics.equilibrium_start(256, (8, 8), 4.0, 40, 8, 0.2, seed=3, dtype="float64")
+    x = starts.equilibrium_start(256, (8, 8), 4.0, 40, 8, 0.2, seed=3, dtype="float64")
     q2 = np.rint(lattice.charge_int(x).numpy()) ** 2
     plaq = lattice.mean_plaquette(x).numpy()
     truth = exact.torus_observables(8, 8, 4.0)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import config, dynamics, lattice
+from l2hmc_tf import config, kernel, lattice
+from l2hmc_tf.model import Dynamics, hmc
 from l2hmc_tf.layers import SUBUPDATES, active_link_mask
 from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summarize
 from tests.test_leapfrog import _full_jacobian_logdet
@@ -85,11 +86,11 @@ def test_mirrored_model_trains_every_weight_and_compiles_with_xla():
     names = [w.path for w in trainer.dynamics.trainable_variables]
     assert bool(finite) and len(names) == len(set(names))
     assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in grads), names
-    sampler = dynamics.Sampler(trainer.dynamics, seed=3, jit_compile=True)
+    sampler = kernel.Sampler(trainer.dynamics, seed=3, jit_compile=True)
     _, res = sampler.one_step(x, 2.0)
     assert res.accept_prob.shape == (8,) and sampler.tracing_count == 1
     with pytest.raises(ValueError, match="static shapes"):
-        dynamics.Sampler(nontrivial_model("gauge", dtype="float32"), jit_compile=True)
+        kernel.Sampler(nontrivial_model("gauge", dtype="float32"), jit_compile=True)
     with pytest.raises(config.ConfigError, match="mirror_networks needs network.kind gauge"):
         config.load(None, ["network.kind=conv", "dynamics.mirror_networks=true"])
 
@@ -155,11 +156,11 @@ def test_the_map_is_gauge_equivariant(options):
 def test_zero_network_outputs_give_the_hmc_proposal(rotate):
     zero = config.NetworkConfig(kind="gauge", units=(8,), init_scale=0.0, x_subupdates=5,
                                 rotate_subupdates=rotate, v_network=not rotate)
-    gauge = dynamics.Dynamics((8, 8), 4, 0.2, network=zero, dtype="float64")
-    hmc = dynamics.hmc((8, 8), 4, 0.2, dtype="float64")
+    gauge = Dynamics((8, 8), 4, 0.2, network=zero, dtype="float64")
+    plain_hmc = hmc((8, 8), 4, 0.2, dtype="float64")
     x, v = state(6, 8, seed=2)
     d = tf.constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0], tf.float64)
-    a, b = gauge.propose(x, v, d, 2.0), hmc.propose(x, v, d, 2.0)
+    a, b = gauge.propose(x, v, d, 2.0), plain_hmc.propose(x, v, d, 2.0)
     assert float(tf.reduce_max(tf.abs(lattice.wrap(b.x - x)))) > 0.1
     assert float(tf.reduce_max(tf.abs(lattice.wrap(a.x - b.x)))) < 1e-12
     np.testing.assert_allclose(a.v, b.v, atol=1e-12, rtol=0)
@@ -168,7 +169,7 @@ def test_zero_network_outputs_give_the_hmc_proposal(rotate):
 
 def test_a_model_built_on_8x8_runs_on_16x16_and_12x12_but_not_6x6():
     dyn = nontrivial_model("gauge", shape=(8, 8), n_leapfrog=2, dtype="float32", x_subupdates=2)
-    sampler = dynamics.Sampler(dyn, seed=0)
+    sampler = kernel.Sampler(dyn, seed=0)
     n_weights = len(dyn.weights)
     for L in (16, 12):
         x, res = sampler.one_step(lattice.random_start(4, L, L, seed=L), 2.0)

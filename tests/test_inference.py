@@ -207,8 +207,8 @@ def test_compare_table_and_plots(trained_run, tmp_path):
 
 
 def test_evaluate_extends_chains_until_tau_int_is_precise():
-    from l2hmc_tf import autocorr, inference, lattice
-    from l2hmc_tf.dynamics import hmc
+    from l2hmc_tf import autocorr, inference, lattice, starts
+    from l2hmc_tf.model import hmc
 
     sampler = hmc((8, 8), 4, 0.2)
     out = inference.evaluate(sampler, 1.0, chains=8, steps=20, therm=2, seed=5, rel_error=0.15,
@@ -229,7 +229,7 @@ def test_evaluate_extends_chains_until_tau_int_is_precise():
     short = inference.evaluate(sampler, 1.0, chains=8, steps=8, therm=20, seed=5)
     assert short.thermalization == 8 - autocorr.MIN_STEPS       # keeps what pyerrors needs
     given = inference.evaluate(sampler, 1.0, chains=8, steps=30, therm=2, seed=5,
-                               start=inference.equilibrium_chains(sampler, 1.0, 8, (8, 8), 5))
+                               start=starts.equilibrium_chains(sampler, 1.0, 8, (8, 8), 5))
     assert given.stats.plaq_mean == fixed.stats.plaq_mean     # the start it would have drawn
     assert fixed.start == "equilibrium" and given.start == "given"
     with pytest.raises(ValueError, match="start holds 4 chains but 8"):
@@ -241,10 +241,10 @@ def test_topology_diagnostics_predict_the_measured_tau_int():
     """<dQ_Z^2> per trajectory and the diffusive prediction 4 <Q_Z^2> / <dQ_Z^2> - 1 agree
     with the Gamma-method tau_int(Q_Z) within 30% for HMC (8x8, beta 3; a check of the
     estimators' plumbing), and the per-chain Sokal figure is reported beside them."""
-    from l2hmc_tf import dynamics
+    from l2hmc_tf.model import hmc
     from tests.conftest import run_and_summarize
 
-    s = run_and_summarize(dynamics.hmc((8, 8), 8, 0.12), 8, 3.0, chains=128, steps=500,
+    s = run_and_summarize(hmc((8, 8), 8, 0.12), 8, 3.0, chains=128, steps=500,
                           therm=50, seed=3)
     assert s.tau_int_charge_int_err < 0.1 * s.tau_int_charge_int
     assert 0.02 < s.dq2_mean < 1 and s.dq2_err < 0.2 * s.dq2_mean
@@ -291,7 +291,7 @@ def test_summaries_written_before_the_topology_diagnostics_still_load():
     stats = Statistics(*range(16))
     new = ChainSummary("hmc", 2.0, "8x8", 4, 8, 100, 10, stats).to_dict()
     old = {k: v for k, v in new.items() if not k.startswith(("dq2", "tau_int_predicted",
-                                                                "tau_int_sokal"))}
+                                                             "tau_int_sokal"))}
     loaded = ChainSummary.from_dict(old)
     assert loaded.stats.q2_mean == stats.q2_mean and np.isnan(loaded.stats.dq2_mean)
     del old["q2_mean"]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import dynamics, exact, lattice
+from l2hmc_tf import exact, kernel, lattice, starts
+from l2hmc_tf.model import hmc
 from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summarize
 
 
@@ -14,8 +15,8 @@ def test_the_shift_moves_the_integer_charge_by_one():
     np.testing.assert_allclose(np.mod(lattice.plaquette_angles(field[None]), 2 * np.pi),
                                2 * np.pi / L**2, atol=1e-12)
     cold = 0.2 * tf.random.stateless_normal([16, L, L, 2], [1, 2], dtype=tf.float64)
-    hot = dynamics.hmc_thermalize(lattice.random_start(64, L, L, dtype=tf.float64, seed=3), 4.0, 40,
-                                  8, 0.15, seed=3)
+    hot = starts.hmc_thermalize(lattice.random_start(64, L, L, dtype=tf.float64, seed=3), 4.0, 40,
+                                8, 0.15, seed=3)
     for x in (cold, hot):
         plaquettes = lattice.wrap(lattice.plaquette_angles(x))
         far = np.max(np.abs(plaquettes), axis=(1, 2)) < np.pi - 2 * np.pi / L**2
@@ -65,7 +66,7 @@ def test_the_trace_shows_the_charge_jump_right_after_layer_half(kind, n_lf):
         np.testing.assert_array_equal(jumps, expected)
 
 
-class ShiftWithoutMetropolis(dynamics.Sampler):
+class ShiftWithoutMetropolis(kernel.Sampler):
     """A deliberately broken sampler: the shift x -> x +- A always taken."""
 
     def _one_step(self, x, beta):
@@ -80,16 +81,16 @@ class ShiftWithoutMetropolis(dynamics.Sampler):
 @pytest.mark.slow
 def test_hmc_with_instanton_proposals_samples_the_exact_distribution():
     beta, L, chains = 3.0, 8, 128
-    hmc = dynamics.hmc((L, L), 8, 0.12)
-    sampler = dynamics.Sampler(hmc, seed=4, instanton_moves=2)
-    summary = run_and_summarize(hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30,
+    plain_hmc = hmc((L, L), 8, 0.12)
+    sampler = kernel.Sampler(plain_hmc, seed=4, instanton_moves=2)
+    summary = run_and_summarize(plain_hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30,
                                 sampler=sampler)
     assert_matches_exact(summary)
     assert summary.plaq_err < 0.002 and summary.q2_err < 0.05, summary
-    plain = run_and_summarize(hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30)
+    plain = run_and_summarize(plain_hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30)
     assert summary.dq2_mean > 3 * plain.dq2_mean                # the move does its job
-    broken = run_and_summarize(hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30,
-                               sampler=ShiftWithoutMetropolis(hmc, seed=4))
+    broken = run_and_summarize(plain_hmc, L, beta, chains, 300, 20, seed=4, hmc_therm=30,
+                               sampler=ShiftWithoutMetropolis(plain_hmc, seed=4))
     with pytest.raises(AssertionError):
         assert_matches_exact(broken)
 
@@ -105,5 +106,5 @@ def test_l2hmc_with_the_instanton_layer_samples_the_exact_distribution():
 
 def test_negative_instanton_moves_are_refused():
     with pytest.raises(ValueError, match="instanton moves per trajectory"):
-        dynamics.Sampler(dynamics.hmc((4, 4), 2, 0.1), instanton_moves=-1)
+        kernel.Sampler(hmc((4, 4), 2, 0.1), instanton_moves=-1)
     assert exact.torus_observables(4, 4, 1.0)["q2"] > 0

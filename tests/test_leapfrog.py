@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import dynamics, lattice
+from l2hmc_tf import driver, kernel, lattice
+from l2hmc_tf.model import Dynamics, hmc
 from l2hmc_tf.config import NetworkConfig
 from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summarize
 
@@ -20,7 +21,7 @@ PLAQ_ERR_CAP, Q2_ERR_CAP = 0.002, 0.012
 
 
 def model(kind, shape=(4, 4), n_lf=3, step=0.3, **kwargs):
-    return dynamics.Dynamics(shape, n_lf, step, network=KINDS[kind], dtype="float64", **kwargs)
+    return Dynamics(shape, n_lf, step, network=KINDS[kind], dtype="float64", **kwargs)
 
 
 def state(batch, shape, seed):
@@ -87,10 +88,10 @@ def _zero(kind) -> NetworkConfig:
 
 def _run_pair(kind, steps=3):
     zero = _zero(kind)
-    l2hmc = dynamics.Dynamics((8, 8), 3, 0.2, network=zero)
-    hmc = dynamics.hmc((8, 8), 3, 0.2)
+    l2hmc = Dynamics((8, 8), 3, 0.2, network=zero)
+    plain_hmc = hmc((8, 8), 3, 0.2)
     x0 = lattice.random_start(32, 8, 8, seed=4)
-    samplers = [dynamics.Sampler(l2hmc, seed=11), dynamics.Sampler(hmc, seed=11)]
+    samplers = [kernel.Sampler(l2hmc, seed=11), kernel.Sampler(plain_hmc, seed=11)]
     xs, trail = [x0, x0], []
     for _ in range(steps):
         outs = [s.one_step(x, 1.5) for s, x in zip(samplers, xs)]
@@ -104,11 +105,11 @@ def _run_pair(kind, steps=3):
 def test_zero_network_outputs_give_the_hmc_proposal(kind):
     """Zero networks run the generalised layers step by step; HMC runs its own fast leapfrog
     (directions held apart, half-kicks merged). Both directions agree to float64 rounding."""
-    l2hmc = dynamics.Dynamics((6, 6), 5, 0.2, network=_zero(kind), dtype="float64")
-    hmc = dynamics.hmc((6, 6), 5, 0.2, dtype="float64")
+    l2hmc = Dynamics((6, 6), 5, 0.2, network=_zero(kind), dtype="float64")
+    plain_hmc = hmc((6, 6), 5, 0.2, dtype="float64")
     x, v = state(6, (6, 6), seed=2)
     d = tf.constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0], tf.float64)
-    layered, fast = l2hmc.propose(x, v, d, 2.0), hmc.propose(x, v, d, 2.0)
+    layered, fast = l2hmc.propose(x, v, d, 2.0), plain_hmc.propose(x, v, d, 2.0)
     assert max_angle_diff(fast.x, x) > 0.1
     assert max_angle_diff(layered.x, fast.x) < 1e-12
     np.testing.assert_allclose(layered.v, fast.v, atol=1e-12, rtol=0)
@@ -176,8 +177,8 @@ def test_random_weights_sample_the_exact_distribution(kind):
 
 
 def test_conv_model_runs_unchanged_on_other_lattice_sizes():
-    dyn = dynamics.Dynamics((8, 8), 2, 0.2, network=KINDS["conv"])
-    sampler = dynamics.Sampler(dyn, seed=0)
+    dyn = Dynamics((8, 8), 2, 0.2, network=KINDS["conv"])
+    sampler = kernel.Sampler(dyn, seed=0)
     n_weights = len(dyn.weights)
     for L in (16, 12):
         x, res = sampler.one_step(lattice.random_start(4, L, L, seed=L), 2.0)
@@ -187,7 +188,7 @@ def test_conv_model_runs_unchanged_on_other_lattice_sizes():
 
 
 def test_compiled_transition_does_not_retrace():
-    sampler = dynamics.Sampler(model("conv", shape=(4, 4), n_lf=2), seed=0)
+    sampler = kernel.Sampler(model("conv", shape=(4, 4), n_lf=2), seed=0)
     x = lattice.random_start(8, 4, 4, dtype=tf.float64, seed=0)
     for beta in (1.0, 2.0, 3.0, 4.0):
         x, _ = sampler.one_step(x, beta)
@@ -213,12 +214,12 @@ def test_lambda_and_step_sizes_are_tracked_trainable_weights():
     names = [w.path for w in dyn.trainable_weights]
     assert sum("lambda_s" in n for n in names) == 6 and sum("lambda_q" in n for n in names) == 6
     assert sum("log_eps" in n for n in names) == 4
-    assert dynamics.hmc((4, 4), 2, 0.1).trainable_weights == []
+    assert hmc((4, 4), 2, 0.1).trainable_weights == []
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: dynamics.Dynamics((5, 4), 2, 0.1, network=KINDS["conv"]), "odd"),
-    (lambda: dynamics.Dynamics((4, 4), 0, 0.1, network=KINDS["conv"]), "n_leapfrog"),
+    (lambda: Dynamics((5, 4), 2, 0.1, network=KINDS["conv"]), "odd"),
+    (lambda: Dynamics((4, 4), 0, 0.1, network=KINDS["conv"]), "n_leapfrog"),
     (lambda: NetworkConfig(kind="resnet"), "kind"),
     (lambda: NetworkConfig(activation="sigmoidal"), "activation"),
     (lambda: NetworkConfig(units=()), "units"),
@@ -229,11 +230,10 @@ def test_bad_model_configuration_is_rejected(make, match):
 
 
 def test_mlp_rejects_other_lattice_sizes_before_compute():
-    dyn = dynamics.Dynamics((4, 4), 2, 0.1, network=KINDS["mlp"])
+    dyn = Dynamics((4, 4), 2, 0.1, network=KINDS["mlp"])
     with pytest.raises(ValueError, match="mlp.*conv"):
         dyn.check_lattice((6, 6))
-    sampler = dynamics.Sampler(dyn, seed=0)
-    from l2hmc_tf import inference
+    sampler = kernel.Sampler(dyn, seed=0)
     with pytest.raises(ValueError, match="mlp.*conv"):
-        inference.sample_chain(sampler, lattice.random_start(2, 6, 6), 1.0, 3)
+        driver.sample_chain(sampler, lattice.random_start(2, 6, 6), 1.0, 3)
     assert sampler.tracing_count == 0

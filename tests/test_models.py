@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import checkpoints, inference, lattice
-from l2hmc_tf.dynamics import Sampler, hmc_thermalize
+from l2hmc_tf import checkpoints, driver, lattice
+from l2hmc_tf.kernel import Sampler
+from l2hmc_tf.starts import hmc_thermalize
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted(p.parent for p in (ROOT / "models").glob("*/model.weights.h5"))
@@ -38,7 +39,7 @@ def test_a_committed_model_is_exact_and_accepts_as_its_row_says(path):
     assert float(tf.reduce_max(tf.abs(lattice.wrap(back.x - x)))) < 1e-4
     np.testing.assert_allclose(back.logdet, -there.logdet, atol=1e-3)
     sampler = Sampler(model, seed=5, instanton_moves=row["instanton_moves"])
-    _, history = inference.sample_chain(sampler, x, beta, TRAJECTORIES)
+    _, history = driver.sample_chain(sampler, x, beta, TRAJECTORIES)
     per_chain = history.accept_prob.mean(axis=0)
     error = per_chain.std(ddof=1) / np.sqrt(CHAINS)
     assert abs(per_chain.mean() - row["accept_l2hmc"]) < 4 * error + 0.01, (

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2hmc_tf import checkpoints, inference
-from l2hmc_tf.dynamics import Sampler, hmc
+from l2hmc_tf import checkpoints, driver, starts
+from l2hmc_tf.kernel import Sampler
+from l2hmc_tf.model import hmc
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = Path(__file__).with_name("data") / "reference_chains.json"
@@ -39,9 +40,9 @@ def run_case(name: str) -> dict:
         dyn = hmc(shape, n_leapfrog, step, integrator=integrator)
     else:
         dyn, _ = checkpoints.load_model(ROOT / model)
-    start = inference.equilibrium_chains(dyn, beta, CHAINS, shape, SEED)
-    _, history = inference.sample_chain(Sampler(dyn, seed=SEED, instanton_moves=moves), start,
-                                        beta, STEPS)
+    start = starts.equilibrium_chains(dyn, beta, CHAINS, shape, SEED)
+    _, history = driver.sample_chain(Sampler(dyn, seed=SEED, instanton_moves=moves), start,
+                                     beta, STEPS)
     return {"charge_int": np.rint(history.charge_int).astype(int).tolist(),
             "accept_prob": history.accept_prob.tolist(), "plaq": history.plaq.tolist()}
 

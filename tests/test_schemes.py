@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import config, dynamics, lattice, schemes
+from l2hmc_tf import config, lattice, schemes, starts
+from l2hmc_tf.model import Dynamics, hmc
 from tests.conftest import assert_matches_exact, nontrivial_model, run_and_summarize
 from tests.test_leapfrog import (_full_jacobian_logdet, assert_fast_path_equals_layer_path,
                                  max_angle_diff, state)
@@ -35,11 +36,11 @@ def test_2mn_forward_then_backward_returns_the_input(kind):
     np.testing.assert_allclose(back.logdet, -there.logdet, atol=1e-12)
 
 
-def _with_integrator(dyn: dynamics.Dynamics, integrator: str) -> dynamics.Dynamics:
+def _with_integrator(dyn: Dynamics, integrator: str) -> Dynamics:
     """A copy of dyn (same weights) whose layers run `integrator`."""
-    twin = dynamics.Dynamics(dyn.lattice_shape, dyn.n_leapfrog, 0.3,
-                             network=dyn.network_config, dtype=dyn.compute_dtype,
-                             integrator=integrator)
+    twin = Dynamics(dyn.lattice_shape, dyn.n_leapfrog, 0.3,
+                    network=dyn.network_config, dtype=dyn.compute_dtype,
+                    integrator=integrator)
     twin.set_weights(dyn.get_weights())
     return twin
 
@@ -72,9 +73,9 @@ def test_2mn_fast_path_equals_its_layer_path(kind):
 
 def energy_errors(integrator: str, step: float, length: float = 1.0, beta: float = 3.0):
     """|H' - H| of 64 equilibrium configurations after a trajectory of fixed length."""
-    x = dynamics.equilibrium_start(64, (8, 8), beta, 40, 4, 0.15, seed=2, dtype="float64")
+    x = starts.equilibrium_start(64, (8, 8), beta, 40, 4, 0.15, seed=2, dtype="float64")
     v = tf.random.stateless_normal(x.shape, [7, 7], dtype=tf.float64)
-    dyn = dynamics.hmc((8, 8), round(length / step), step, "float64", integrator)
+    dyn = hmc((8, 8), round(length / step), step, "float64", integrator)
     moved = dyn.propose(x, v, tf.ones([64], tf.float64), beta)
     return np.abs(dyn.hamiltonian(moved.x, moved.v, beta) - dyn.hamiltonian(x, v, beta))
 
@@ -94,7 +95,7 @@ def test_energy_error_falls_as_eps_squared_and_2mn_has_the_smaller_coefficient()
 def test_force_evaluations_counts_what_a_trajectory_computes(integrator, forces, monkeypatch):
     """The cost unit the reports divide by: one more evaluation than counted happens at the
     start of a trajectory (the previous trajectory's last one, if it were cached)."""
-    dyn = dynamics.hmc((4, 4), 5, 0.1, "float64", integrator)
+    dyn = hmc((4, 4), 5, 0.1, "float64", integrator)
     calls = []
     real = lattice.force_per_beta
     monkeypatch.setattr(lattice, "force_per_beta",
@@ -106,7 +107,7 @@ def test_force_evaluations_counts_what_a_trajectory_computes(integrator, forces,
 
 @pytest.mark.slow
 def test_2mn_hmc_reproduces_the_exact_torus():
-    dyn = dynamics.hmc((8, 8), n_leapfrog=4, step_size=0.25, integrator="2mn")
+    dyn = hmc((8, 8), n_leapfrog=4, step_size=0.25, integrator="2mn")
     summary = run_and_summarize(dyn, 8, 3.0, chains=128, steps=300, therm=50, seed=1)
     assert_matches_exact(summary)
     assert summary.accept_mean > 0.8
@@ -133,6 +134,6 @@ def test_2mn_is_refused_for_network_layers_by_name(kind):
     net = config.NetworkConfig(kind=kind, units=(4,))
     with pytest.raises(ValueError, match=f"integrator 2mn runs HMC and the scalar kind; "
                                          f"network kind {kind}"):
-        dynamics.Dynamics((4, 4), 2, 0.1, network=net, integrator="2mn")
+        Dynamics((4, 4), 2, 0.1, network=net, integrator="2mn")
     with pytest.raises(config.ConfigError, match="dynamics.integrator"):
         config.from_dict({"dynamics": {"integrator": "omelyan"}})

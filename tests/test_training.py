@@ -13,8 +13,9 @@ import pytest
 import tensorflow as tf
 
 from l2hmc_tf.distributed import SingleProcess
-from l2hmc_tf import (annealing, autocorr, checkpoints, config, dynamics, lattice, loss,
+from l2hmc_tf import (annealing, autocorr, checkpoints, config, kernel, lattice, loss, starts,
                       train_cli, training)
+from l2hmc_tf.model import Proposal
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["lattice.size=[4,4]", "dynamics.n_leapfrog=2", "network.units=[4]",
@@ -39,7 +40,7 @@ def weights_of(model):
 
 def charge_jump(dyn, beta, seed, chains=64, steps=60, therm=20):
     """E[A dQ_R^2] on fresh chains with its Gamma-method error."""
-    sampler = dynamics.Sampler(dyn, seed=seed)
+    sampler = kernel.Sampler(dyn, seed=seed)
     x = lattice.random_start(chains, *dyn.lattice_shape, seed=seed)
     rows = []
     for i in range(steps):
@@ -111,7 +112,7 @@ def test_sigterm_checkpoints_the_step_in_progress_and_resume_finishes(tmp_path):
     progress, exits with training.STOPPED and no summary, and --resume finishes it."""
     run = tmp_path / "run"
     long_run = sum((["--set", s] for s in [*TINY, "training.steps=100000",
-                                            "checkpoint.every=1000"]), [])
+                                           "checkpoint.every=1000"]), [])
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     job = subprocess.Popen([sys.executable, "bin/train.py", "--outdir", str(run), *long_run],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -318,11 +319,11 @@ def test_annealing_rejects_decreasing_schedule():
 
 
 def transition_between(x, y, accept_prob):
-    """A dynamics.Transition that proposed y from x with the given acceptance."""
+    """A kernel.Transition that proposed y from x with the given acceptance."""
     zeros = tf.zeros_like(accept_prob)
-    return dynamics.Transition(
+    return kernel.Transition(
         x=x, v=tf.zeros_like(x), direction=tf.ones_like(zeros),
-        proposal=dynamics.Proposal(y, tf.zeros_like(y), zeros),
+        proposal=Proposal(y, tf.zeros_like(y), zeros),
         before=lattice.observables(x, 1.0), after=lattice.observables(y, 1.0), log_ratio=zeros,
         accept_prob=accept_prob, accepted=tf.ones_like(zeros, tf.bool), x_new=y)
 
@@ -345,7 +346,7 @@ def test_loss_forms_reward_charge_jumps():
 
 def test_learning_rate_schedule_and_rank_scaling():
     t = config.TrainingConfig(steps=100, lr=0.01, lr_warmup_steps=10, lr_decay="cosine",
-                        lr_decay_rate=0.1, scale_lr_with_ranks=True)
+                              lr_decay_rate=0.1, scale_lr_with_ranks=True)
     opt = training.make_optimizer(t, n_ranks=4)
     sched = opt._learning_rate
     assert float(sched(0)) == pytest.approx(0.0)
@@ -372,7 +373,7 @@ def test_a_non_finite_step_on_any_rank_makes_every_rank_skip():
 def test_hmc_therm_thermalises_the_first_chains_but_not_a_resumed_run(tmp_path):
     hot = lattice.random_start(8, 4, 4, seed=0)
     cfg = tiny("training.hmc_therm=5")
-    thermalised = dynamics.hmc_thermalize(hot, 1.0, 5, 2, 0.2, seed=0)   # beta_start, N_LF, eps
+    thermalised = starts.hmc_thermalize(hot, 1.0, 5, 2, 0.2, seed=0)   # beta_start, N_LF, eps
     first = training.Trainer(cfg, tmp_path)
     assert np.array_equal(first.x.numpy(), thermalised.numpy())
     first.train_step(1.0)
@@ -387,9 +388,9 @@ def test_a_training_step_is_the_sampler_transition():
     advances its chains to the sampler's next state (MH included)."""
     trainer = training.Trainer(tiny("network.init_scale=1.0"))
     state, x0, beta = trainer.sampler.rng_state(), trainer.x, 1.5
-    sampler = dynamics.Sampler(trainer.dynamics, seed=99)
+    sampler = kernel.Sampler(trainer.dynamics, seed=99)
     sampler.set_rng_state(state)
-    reference = dynamics.Sampler(trainer.dynamics, seed=99)
+    reference = kernel.Sampler(trainer.dynamics, seed=99)
     reference.set_rng_state(state)
     x_new, res = sampler.one_step(x0, beta)
     mirrored = reference.transition(x0, tf.constant(beta))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from l2hmc_tf import dynamics, lattice
+from l2hmc_tf import kernel, lattice, starts
 from tests.conftest import nontrivial_model, numpy_action
 
 BETA = 2.0
@@ -36,9 +36,9 @@ def test_one_step_takes_the_metropolis_hastings_decision_with_the_jacobian(kind)
     """For the draws replayed from the sampler's RNG state, the compiled step's acceptance
     probability, MH decision, next state and recorded observables equal a recomputation."""
     dyn = nontrivial_model(kind)
-    x = dynamics.hmc_thermalize(lattice.random_start(64, 4, 4, dtype=tf.float64, seed=1),
-                                BETA, 10, 2, 0.3, seed=1)
-    sampler = dynamics.Sampler(dyn, seed=3)
+    x = starts.hmc_thermalize(lattice.random_start(64, 4, 4, dtype=tf.float64, seed=1),
+                              BETA, 10, 2, 0.3, seed=1)
+    sampler = kernel.Sampler(dyn, seed=3)
     v, d, u = replay_draws(sampler.rng_state(), x)
     x_new, res = sampler.one_step(x, BETA)
     proposal = dyn.propose(x, v, d, BETA)
@@ -61,13 +61,13 @@ def test_one_step_takes_the_metropolis_hastings_decision_with_the_jacobian(kind)
 
 @pytest.mark.parametrize("kind", ["hmc", "conv", "gauge"])
 def test_transition_reports_its_parts(kind):
-    """dynamics.transition (what training differentiates) draws v and d as replayed, and its
+    """kernel.transition (what training differentiates) draws v and d as replayed, and its
     log_ratio is the float64 energy change plus logdet."""
     dyn = nontrivial_model(kind)
     x = lattice.random_start(32, 4, 4, dtype=tf.float64, seed=2)
     rng = tf.random.Generator.from_seed(9)
     v, d, u = replay_draws(rng.state.numpy(), x)
-    step = dynamics.transition(dyn, rng, x, BETA)
+    step = kernel.transition(dyn, rng, x, BETA)
     np.testing.assert_array_equal(step.v, v)
     np.testing.assert_array_equal(step.direction, d)
     np.testing.assert_allclose(step.log_ratio, expected_log_ratio(x, v, step.proposal, BETA),
@@ -80,7 +80,7 @@ def test_momenta_and_directions_have_the_right_distribution():
     N(0, 1) (their variance within its chi-square error), to 5 standard errors."""
     rng = tf.random.Generator.from_seed(4)
     x = tf.zeros([100_000, 2, 2, 2], tf.float64)
-    v, d = dynamics.draw_momenta_and_directions(rng, x)
+    v, d = kernel.draw_momenta_and_directions(rng, x)
     n_d, n_v = d.shape[0], int(tf.size(v))
     d, v = d.numpy(), v.numpy().ravel()
     assert set(np.unique(d)) == {-1.0, 1.0}
@@ -96,10 +96,10 @@ def test_instanton_proposals_take_the_metropolis_decision_of_the_action(n_moves)
     proposals x -> x + s A with s = +1 below a coin of 1/2, each accepted when a uniform is
     below min(1, exp(S(x) - S(x'))); draws replayed from the RNG in that order (after the
     trajectory's v, d and MH uniform) and the actions recomputed in float64 numpy."""
-    x = dynamics.hmc_thermalize(lattice.random_start(64, 4, 4, dtype=tf.float64, seed=6),
-                                BETA, 10, 2, 0.3, seed=6)
+    x = starts.hmc_thermalize(lattice.random_start(64, 4, 4, dtype=tf.float64, seed=6),
+                              BETA, 10, 2, 0.3, seed=6)
     dyn = nontrivial_model("hmc")
-    sampler = dynamics.Sampler(dyn, seed=8, instanton_moves=n_moves)
+    sampler = kernel.Sampler(dyn, seed=8, instanton_moves=n_moves)
     rng = tf.random.Generator.from_seed(0)
     rng.reset(sampler.rng_state())
     v = rng.normal(tf.shape(x), dtype=x.dtype)
