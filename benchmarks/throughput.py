@@ -47,9 +47,9 @@ def hmc_rates(L: int, chains: int, calls: int) -> dict:
 
     def np_step():
         xn["x"] = numpy_hmc_step(xn["x"], BETA, EPS, N_LF, rng)
-    kernel = tfp.mcmc.HamiltonianMonteCarlo(lambda y: -lattice.action(y, BETA), EPS, N_LF)
-    tfp_state = {"x": x, "r": kernel.bootstrap_results(x)}
-    tfp_step_fn = tf.function(lambda y, r: kernel.one_step(y, r, seed=[1, 2]))
+    tfp_kernel = tfp.mcmc.HamiltonianMonteCarlo(lambda y: -lattice.action(y, BETA), EPS, N_LF)
+    tfp_state = {"x": x, "r": tfp_kernel.bootstrap_results(x)}
+    tfp_step_fn = tf.function(lambda y, r: tfp_kernel.one_step(y, r, seed=[1, 2]))
 
     def tfp_step():
         tfp_state["x"], tfp_state["r"] = tfp_step_fn(tfp_state["x"], tfp_state["r"])

@@ -45,12 +45,12 @@ def test_the_exactness_check_catches_a_sampler_without_metropolis():
 def test_hmc_agrees_with_tfp_hamiltonian_monte_carlo():
     beta, step, n_lf, chains = 2.0, 0.15, 8, 128
     ours = run_and_summarize(hmc((8, 8), n_lf, step), 8, beta, chains, 250, 50, seed=3)
-    kernel = tfp.mcmc.HamiltonianMonteCarlo(
+    tfp_kernel = tfp.mcmc.HamiltonianMonteCarlo(
         target_log_prob_fn=lambda x: -lattice.action(x, beta), step_size=step,
         num_leapfrog_steps=n_lf)
     x0 = lattice.random_start(chains, 8, 8, seed=4)
     run = tf.function(lambda: tfp.mcmc.sample_chain(
-        200, x0, kernel=kernel, num_burnin_steps=50,
+        200, x0, kernel=tfp_kernel, num_burnin_steps=50,
         trace_fn=lambda x, r: lattice.mean_plaquette(x), seed=[5, 6]))
     _, tfp_plaq = run()
     theirs = autocorr.estimate(tfp_plaq.numpy())
