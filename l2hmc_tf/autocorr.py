@@ -72,18 +72,47 @@ def estimate(series, name: str = "obs") -> Estimate:
     """Gamma-method analysis of a [steps, chains] series (chains are replicas), with the
     replica error beside it."""
     data = _as_series(series)
-    steps, chains = data.shape
     spread = replica_error(data)
     if not np.any(np.ptp(data, axis=0)):     # no chain moved, whatever values they sit at
         return Estimate(float(data.mean()), 0.0, math.nan, math.nan, 0, data.size, spread)
+    return _analysed(_replicas(data, name), name, data.size, spread)
+
+
+def _replicas(data: np.ndarray, name: str) -> pe.Obs:
+    """The chains of a [steps, chains] series as replicas of one ensemble `name`."""
+    chains = data.shape[1]
     names = [name] if chains == 1 else [f"{name}|r{c}" for c in range(chains)]
-    obs = pe.Obs([data[:, c] for c in range(chains)], names)
+    return pe.Obs([data[:, c] for c in range(chains)], names)
+
+
+def _analysed(obs: pe.Obs, name: str, n_samples: int, spread: float) -> Estimate:
     obs.gamma_method(S=WINDOW_S)
     return Estimate(
         mean=float(obs.value), error=float(obs.dvalue),
         tau_int=2.0 * float(obs.e_tauint[name]),
         tau_int_error=2.0 * float(obs.e_dtauint[name]),
-        window=int(obs.e_windowsize[name]), n_samples=data.size, replica_error=spread)
+        window=int(obs.e_windowsize[name]), n_samples=n_samples, replica_error=spread)
+
+
+def estimate_function(series: list, function, name: str = "obs") -> Estimate:
+    """Gamma-method analysis of function(mean_1, mean_2, ...) of several [steps, chains]
+    series measured on the same chains (a Creutz ratio of four Wilson loops): pyerrors
+    propagates the errors with the correlations between the series. The replica error is the
+    jackknife over chains (leave one chain out), which for a plain mean equals
+    replica_error."""
+    data = [_as_series(s) for s in series]
+    chains = data[0].shape[1]
+    value = float(function(*(d.mean() for d in data)))
+    spread = math.nan
+    if chains > 1:
+        means = np.stack([d.mean(axis=0) for d in data])            # [series, chains]
+        totals = means.sum(axis=1)
+        leave_one_out = [function(*((totals - means[:, c]) / (chains - 1)))
+                         for c in range(chains)]
+        spread = float(math.sqrt((chains - 1) * np.var(leave_one_out)))
+    if not any(np.any(np.ptp(d, axis=0)) for d in data):
+        return Estimate(value, 0.0, math.nan, math.nan, 0, data[0].size, spread)
+    return _analysed(function(*(_replicas(d, name) for d in data)), name, data[0].size, spread)
 
 
 def tau_int_tfp(series) -> float:

@@ -8,6 +8,7 @@ warning. Only the last `keep` checkpoints stay.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -153,6 +154,12 @@ def _model_files(run_dir: Path) -> tuple[Path, Path]:
             f"{run_dir} holds no trained model (needs config.yaml and {MODEL_FILE}); "
             "pass the run directory that bin/train.py wrote")
     return weights, cfg_path
+
+
+def weights_digest(run_dir: Path) -> str:
+    """sha256 of a trained model's weights file: what an output records as its sampler."""
+    weights, _ = _model_files(Path(run_dir))
+    return hashlib.sha256(weights.read_bytes()).hexdigest()
 
 
 def load_model(run_dir: Path) -> tuple[Dynamics, config_mod.Config]:

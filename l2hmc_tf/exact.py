@@ -1,5 +1,5 @@
-"""Exact plaquette, <Q_Z^2> and chi_Q of 2D U(1) on a finite periodic torus (docs/physics.md
-section 2).
+"""Exact plaquette, <Q_Z^2>, chi_Q and Wilson loops of 2D U(1) on a finite periodic torus
+(docs/physics.md sections 2 and 12).
 
 Every sampler in this project is validated against these numbers. The character expansion
 sums sectors n with weights w_n = I_n(beta)^V / sum_m I_m(beta)^V; Bessel functions are
@@ -108,6 +108,36 @@ def infinite_volume_plaquette(betas) -> np.ndarray:
     """<cos x_P> = I_1(beta) / I_0(beta) in infinite volume."""
     b = np.asarray(betas, dtype=np.float64)
     return special.ive(1, b) / special.ive(0, b)
+
+
+def wilson_loop(lt: int, lx: int, beta: float, area: int) -> float:
+    """<W> of a contractible Wilson loop enclosing `area` plaquettes on an lt x lx torus
+    (section 12): in the character expansion the plaquettes inside carry I_{n+1}, the rest
+    I_n, so <W_A> = sum_n I_n^(V-A) I_{n+1}^A / sum_n I_n^V (area 1: the plaquette). The
+    shape of the loop does not enter, only its area."""
+    lt, lx = check_shape(lt, lx)
+    check_beta(beta)
+    volume = lt * lx
+    if not (isinstance(area, (int, np.integer)) and 1 <= area < volume):
+        raise ValueError(f"area must be an integer in [1, {volume - 1}] on {lt}x{lx}, got {area}")
+    n = np.arange(-N_SECTORS, N_SECTORS + 1, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_i, log_up = np.log(special.ive(n, beta)), np.log(special.ive(n + 1, beta))
+    inside = special.logsumexp((volume - area) * log_i + area * log_up)
+    return float(np.exp(inside - special.logsumexp(volume * log_i)))
+
+
+def infinite_volume_wilson_loop(beta: float, area: int) -> float:
+    """(I_1(beta) / I_0(beta))^area: the area law, whose string tension is -ln(I_1 / I_0)."""
+    return float(infinite_volume_plaquette(beta)) ** area
+
+
+def creutz_ratio(lt: int, lx: int, beta: float, r: int, t: int) -> float:
+    """chi(R, T) = -ln[W(R, T) W(R-1, T-1) / (W(R, T-1) W(R-1, T))], W(0, .) = W(., 0) = 1:
+    the string tension of an R x T loop; exactly -ln(I_1 / I_0) in infinite volume."""
+    def w(a: int, b: int) -> float:
+        return 1.0 if a * b == 0 else wilson_loop(lt, lx, beta, a * b)
+    return -math.log(w(r, t) * w(r - 1, t - 1) / (w(r, t - 1) * w(r - 1, t)))
 
 
 def exact_results(L: int, betas) -> list[TorusResult]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from .checks import check_beta, check_positive_int, parse_lattice
 from .chainfile import ChainFile
 from .distributed import make_distribution
 from .kernel import Sampler
-from .model import hmc
+from .model import hmc_from_config
 from .driver import run_to_file, sample_chain
 from .inference import summarize_files
 from .starts import START_HMC_TRAJECTORIES, equilibrium_chains
@@ -63,6 +64,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         f"then {START_HMC_TRAJECTORIES} HMC trajectories), 'hot' (uniform "
                         "links), or an earlier output (its directory or .h5 file) whose final "
                         "states the chains continue")
+    p.add_argument("--save-every", type=int, default=None, metavar="N",
+                   help="store the links of every chain after every N-th trajectory in the "
+                        "HDF5 output (dataset configs), for bin/measure.py and your own "
+                        "analysis; the storage needed is printed and checked before sampling")
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, default=None,
+                   help="precision of the saved links (default float32)")
     p.add_argument("--outdir", help="output directory (default: under the run or runs/)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted output")
     return p.parse_args(argv)
@@ -79,9 +86,7 @@ def _load_sampler(args):
     if not args.config:
         raise UsageError("--hmc needs --config FILE (for lattice, beta, n_leapfrog, step size)")
     cfg = config_mod.load(args.config, args.overrides)
-    d = cfg.dynamics
-    return hmc(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, dtype=d.dtype,
-               integrator=d.integrator), cfg
+    return hmc_from_config(cfg), cfg
 
 
 def prepare(args):
@@ -102,6 +107,13 @@ def prepare(args):
             check_beta(args.beta, "--beta")
         except ValueError as err:
             raise UsageError(str(err)) from None
+    if args.save_every is not None:
+        try:
+            check_positive_int(args.save_every, "--save-every")
+        except ValueError as err:
+            raise UsageError(f"{err} (leave --save-every out to save no configurations)") from None
+    elif args.save_dtype is not None:
+        raise UsageError("--save-dtype needs --save-every N (which configurations to save)")
     if args.target_accept is not None and (args.run or not 0 < args.target_accept < 1):
         raise UsageError("--target-accept must be in (0, 1) and is for --hmc only")
     dyn, cfg = _load_sampler(args)
@@ -116,7 +128,9 @@ def prepare(args):
 
 
 # attributes that outputs written before they existed lack, with the value they had then
-OPTIONAL_ATTRS = {"instanton_moves": 0, "instanton_layer": 0, "integrator": "leapfrog"}
+OPTIONAL_ATTRS = {"instanton_moves": 0, "instanton_layer": 0, "integrator": "leapfrog",
+                  "save_every": 0, "save_dtype": "none", "weights_sha256": None}
+SAVE_DTYPES = ("float32", "float64")
 
 
 def _check_output(path: Path, resume: bool, expected: dict) -> None:
@@ -130,7 +144,8 @@ def _check_output(path: Path, resume: bool, expected: dict) -> None:
         attrs = f.attrs
         f.close()
         for key, value in expected.items():
-            if str(attrs.get(key, OPTIONAL_ATTRS.get(key))) != str(value):
+            was = attrs.get(key, OPTIONAL_ATTRS.get(key))
+            if was is not None and str(was) != str(value):
                 raise UsageError(f"--resume: {path} has {key}={attrs.get(key)}, this run asks "
                                  f"for {value}; use the original settings")
 
@@ -187,13 +202,50 @@ def _prepare_output(args, dist):
     attrs = {"beta": beta, "lattice": f"{shape[0]}x{shape[1]}", "sampler": sampler_name,
              "n_leapfrog": dyn.n_leapfrog, "seed": args.seed + dist.rank,
              "chains": args.chains, "instanton_moves": args.instanton,
-             "instanton_layer": int(dyn.instanton), "integrator": dyn.integrator}
+             "instanton_layer": int(dyn.instanton), "integrator": dyn.integrator,
+             "save_every": args.save_every or 0,
+             "save_dtype": (args.save_dtype or SAVE_DTYPES[0]) if args.save_every else "none"}
+    if args.run:
+        attrs.update(model=str(Path(args.run).resolve()),
+                     weights_sha256=checkpoints.weights_digest(Path(args.run)))
     _check_output(path, args.resume, attrs)
+    storage = plan_storage(args, shape, outdir, path, dist.size)
     continued = None
     if not args.resume and args.start not in START_KINDS:
         continued = continued_states(args.start, args.chains, shape, dist.rank, dist.size)
     outdir.mkdir(parents=True, exist_ok=True)     # ranks race here; each checked its file
-    return dyn, beta, shape, outdir, path, attrs, continued
+    return dyn, beta, shape, outdir, path, attrs, continued, storage
+
+
+def plan_storage(args, shape, outdir: Path, path: Path, ranks: int) -> str | None:
+    """What --save-every will store, in one line; a UsageError, before any work, when the
+    output's filesystem has less free space than all ranks' configurations need."""
+    if not args.save_every:
+        return None
+    per_config = shape[0] * shape[1] * 2 * np.dtype(args.save_dtype or SAVE_DTYPES[0]).itemsize
+    done = 0
+    if args.resume:
+        reader = ChainFile.open_read(path)
+        done = reader.saved
+        reader.close()
+    slices = args.steps // args.save_every - done
+    needed = slices * args.chains * per_config * ranks
+    existing = next(p for p in [outdir, *outdir.absolute().parents] if p.exists())
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise UsageError(f"--save-every {args.save_every}: the configurations need "
+                         f"{_size(needed)} but {existing} has {_size(free)} free; save less "
+                         "often, fewer --chains or --steps, or choose another --outdir")
+    return (f"saving {slices} configurations per chain x {args.chains} chains x {ranks} "
+            f"rank(s) at {_size(per_config)} each: {_size(needed)}")
+
+
+def _size(n_bytes: float) -> str:
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    power = 0
+    while n_bytes >= 1024 and power < len(units) - 1:
+        n_bytes, power = n_bytes / 1024, power + 1
+    return f"{n_bytes:.1f} {units[power]}"
 
 
 def initial_links(args, dyn, beta: float, shape, seed: int,
@@ -246,12 +298,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         dist = make_distribution()
-        dyn, beta, shape, outdir, path, attrs, continued = _prepare_output(args, dist)
+        dyn, beta, shape, outdir, path, attrs, continued, storage = _prepare_output(args, dist)
     except (UsageError, config_mod.ConfigError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO if dist.is_root else logging.WARNING,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", force=True)
+    if storage:
+        log.info("%s", storage)
     if args.target_accept is not None:
         eps = tune_step_size(dyn, shape, beta, args.target_accept, args.seed)
         log.info("tuned HMC step size to %.4f for acceptance %.2f", eps, args.target_accept)

@@ -250,6 +250,13 @@ def hmc(lattice_shape, n_leapfrog: int, step_size: float, dtype="float32",
                     integrator=integrator)
 
 
+def hmc_from_config(cfg) -> Dynamics:
+    """Plain HMC with a run config's lattice, N_LF, step size, dtype and integrator."""
+    d = cfg.dynamics
+    return hmc(tuple(cfg.lattice.size), d.n_leapfrog, d.step_size, dtype=d.dtype,
+               integrator=d.integrator)
+
+
 def from_config(cfg) -> Dynamics:
     """The Dynamics a run config describes (a config.Config)."""
     d = cfg.dynamics

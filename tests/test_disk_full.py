@@ -25,6 +25,19 @@ def full(code: int = errno.ENOSPC) -> OSError:
     return OSError(code, os.strerror(code))
 
 
+def fills_on_second_call(monkeypatch, owner, name: str) -> None:
+    """owner.name writes once, then meets a full disk."""
+    write, calls = getattr(owner, name), []
+
+    def on_a_disk_that_fills(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise full()
+        return write(*args)
+
+    monkeypatch.setattr(owner, name, on_a_disk_that_fills)
+
+
 def one_error_line(capsys, *needles: str) -> str:
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: could not write") and "--resume" in err, err
@@ -59,13 +72,13 @@ def test_a_chunk_commit_on_a_full_disk(tmp_path, capsys, monkeypatch, uninterrup
     calls = []
     append = ChainFile.append
 
-    def append_on_a_disk_that_fills(self, rows, x, rng_state):
+    def append_on_a_disk_that_fills(self, rows, x, rng_state, saved=None):
         calls.append(1)
         if len(calls) == 2:
             def flush():
                 raise full()
             monkeypatch.setattr(self.h5, "flush", flush)
-        return append(self, rows, x, rng_state)
+        return append(self, rows, x, rng_state, saved)
 
     monkeypatch.setattr(ChainFile, "append", append_on_a_disk_that_fills)
     out = tmp_path / "out"
@@ -75,6 +88,34 @@ def test_a_chunk_commit_on_a_full_disk(tmp_path, capsys, monkeypatch, uninterrup
     monkeypatch.undo()
     assert infer_cli.main([*HMC, "--outdir", str(out), "--resume"]) == 0
     np.testing.assert_array_equal(charges(out), uninterrupted)
+
+
+def test_a_configuration_write_on_a_full_disk(tmp_path, capsys, monkeypatch):
+    """--save-every: the second chunk's saved configurations cannot be written; the file
+    keeps the first chunk's rows and configurations, and --resume gives the bytes an
+    uninterrupted run writes."""
+    saving = [*HMC, "--save-every", "3"]
+    straight = tmp_path / "straight"
+    assert infer_cli.main([*saving, "--outdir", str(straight)]) == 0
+    fills_on_second_call(monkeypatch, ChainFile, "_append_configs")
+    out = tmp_path / "out"
+    assert infer_cli.main([*saving, "--outdir", str(out)]) == atomic.WRITE_FAILED
+    one_error_line(capsys, "inference.h5", "No space left on device")
+    reader = ChainFile.open_read(out / "inference.h5")
+    try:
+        assert reader.steps == 20 and reader.configs().shape[0] == 6
+    finally:
+        reader.close()
+    monkeypatch.undo()
+    assert infer_cli.main([*saving, "--outdir", str(out), "--resume"]) == 0
+    no_temporaries(out)
+    reader, uninterrupted = (ChainFile.open_read(d / "inference.h5") for d in (out, straight))
+    try:
+        np.testing.assert_array_equal(reader.configs(), uninterrupted.configs())
+        np.testing.assert_array_equal(reader.read("charge_int"), uninterrupted.read("charge_int"))
+    finally:
+        reader.close()
+        uninterrupted.close()
 
 
 def test_the_summary_on_a_full_quota(tmp_path, capsys, monkeypatch, uninterrupted):
@@ -128,16 +169,7 @@ def trained(tmp_path_factory) -> list[np.ndarray]:
 def test_a_checkpoint_on_a_full_disk(tmp_path, capsys, monkeypatch, trained):
     """The second checkpoint (step 4) fails: the first (step 2) stays the newest, readable,
     and --resume from it ends with the weights of an uninterrupted run."""
-    calls = []
-    write_state = checkpoints._write_state
-
-    def write_state_on_a_disk_that_fills(path, state):
-        calls.append(1)
-        if len(calls) == 2:
-            raise full()
-        return write_state(path, state)
-
-    monkeypatch.setattr(checkpoints, "_write_state", write_state_on_a_disk_that_fills)
+    fills_on_second_call(monkeypatch, checkpoints, "_write_state")
     run = tmp_path / "run"
     assert train_cli.main([*TRAIN, "--outdir", str(run)]) == atomic.WRITE_FAILED
     one_error_line(capsys, "ckpt-00000004", "No space left on device", "ckpt-00000002 is intact")

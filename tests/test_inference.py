@@ -93,7 +93,9 @@ def _committed(path):
 
 
 def test_killed_run_resumes_to_the_same_chain(tmp_path):
-    args = [*HMC, "--steps", "600", "--chains", "8", "--chunk", "50"]
+    """Saved configurations included (--save-every): the resumed file holds the bytes an
+    uninterrupted run writes."""
+    args = [*HMC, "--steps", "600", "--chains", "8", "--chunk", "50", "--save-every", "7"]
     straight = infer(*args, "--outdir", str(tmp_path / "straight"))
     assert straight.returncode == 0, straight.stderr[-3000:]
     out = tmp_path / "killed"
@@ -112,6 +114,9 @@ def test_killed_run_resumes_to_the_same_chain(tmp_path):
     with h5py.File(out / "inference.h5") as a, h5py.File(tmp_path / "straight/inference.h5") as b:
         for key in SERIES:
             assert a[key].shape == (600, 8)
+            np.testing.assert_array_equal(a[key][...], b[key][...])
+        assert a["configs"].shape == (85, 8, 8, 8, 2)
+        for key in ("configs", "configs_trajectory"):
             np.testing.assert_array_equal(a[key][...], b[key][...])
     assert summary(out)["steps"] == 600
 
