@@ -112,7 +112,9 @@ def estimate_function(series: list, function, name: str = "obs") -> Estimate:
         spread = float(math.sqrt((chains - 1) * np.var(leave_one_out)))
     if not any(np.any(np.ptp(d, axis=0)) for d in data):
         return Estimate(value, 0.0, math.nan, math.nan, 0, data[0].size, spread)
-    return _analysed(function(*(_replicas(d, name) for d in data)), name, data[0].size, spread)
+    with np.errstate(invalid="ignore"):     # pyerrors also evaluates single noisy replicas
+        derived = function(*(_replicas(d, name) for d in data))
+    return _analysed(derived, name, data[0].size, spread)
 
 
 def tau_int_tfp(series) -> float:

@@ -30,6 +30,7 @@ class Ensemble:
     thermalization: int         # trajectories the inference run dropped; slices after it kept
     saved: int                  # slices per chain common to every file
     chains: int
+    samplers: tuple[str, ...]   # "hmc", or the model directory each file was sampled with
 
 
 def open_ensemble(sources) -> Ensemble:
@@ -59,9 +60,10 @@ def open_ensemble(sources) -> Ensemble:
             raise ValueError(f"the ensemble mixes {key} {sorted(values)} across {len(files)} "
                              "files; measure each separately")
     lt, lx = (int(v) for v in str(attrs[0]["lattice"]).split("x"))
+    samplers = tuple(sorted({str(a.get("model", a["sampler"])) for a in attrs}))
     return Ensemble(tuple(files), float(attrs[0]["beta"]), (lt, lx),
                     int(attrs[0]["save_every"]), int(attrs[0].get("thermalization", 0)),
-                    min(saved), chains)
+                    min(saved), chains, samplers)
 
 
 def series(ensemble: Ensemble, chosen: list[observables.Observable],
@@ -148,7 +150,8 @@ def measure(ensemble: Ensemble, names, thermalization: int | None = None) -> dic
         results[o.name] = measured(autocorr.estimate(values[o.name], o.name), truth,
                                    ensemble.save_every)
     results.update(creutz_ratios(values, results, lt, lx, ensemble.beta, ensemble.save_every))
-    return {"ensemble": [str(f) for f in ensemble.files], "beta": ensemble.beta,
+    return {"ensemble": [str(f) for f in ensemble.files], "samplers": list(ensemble.samplers),
+            "beta": ensemble.beta,
             "lattice": list(ensemble.lattice), "chains": ensemble.chains,
             "save_every": ensemble.save_every, "thermalization": therm,
             "slices": len(trajectory), "first_trajectory": int(trajectory[0]),

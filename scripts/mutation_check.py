@@ -49,6 +49,9 @@ SCHEMES = "l2hmc_tf/schemes.py"
 INTEGRATORS = "l2hmc_tf/integrators.py"
 INFERENCE, SUMMARY = "l2hmc_tf/inference.py", "l2hmc_tf/summary.py"
 AUTOCORR = "l2hmc_tf/autocorr.py"
+EXACT, OBSERVABLES = "l2hmc_tf/exact.py", "l2hmc_tf/observables.py"
+MEASURE, DRIVER = "l2hmc_tf/measure.py", "l2hmc_tf/driver.py"
+ENSEMBLES = "tests/test_ensembles.py::"
 COMPARE, REPORT = "l2hmc_tf/compare.py", "benchmarks/report.py"
 # The reported figures' tests: values known by hand (test_figures.py), AR(1) tau_int, pairing.
 STATS_TESTS = ("tests/test_figures.py", "tests/test_autocorr.py",
@@ -166,6 +169,37 @@ MUTATIONS = [
              "return seed or int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
              tests=("tests/test_hmc.py::test_a_sampler_seeded_like_its_equilibrium_start_"
                     "samples_the_exact_plaquette_at_once",)),
+    Mutation("exact Wilson loop: the enclosed plaquettes shifted by two representations",
+             EXACT, "np.log(special.ive(n + 1, beta))", "np.log(special.ive(n + 2, beta))",
+             tests=(ENSEMBLES + "test_exact_wilson_loops_agree_with_direct_integration",)),
+    Mutation("exact Creutz ratio: W(R-1, T) and W(R, T-1) in the numerator", EXACT,
+             "return -math.log(w(r, t) * w(r - 1, t - 1) / (w(r, t - 1) * w(r - 1, t)))",
+             "return -math.log(w(r, t - 1) * w(r - 1, t) / (w(r, t) * w(r - 1, t - 1)))",
+             tests=(ENSEMBLES + "test_exact_wilson_loops_obey_the_area_law_in_a_large_volume",)),
+    Mutation("Wilson loop measured in one orientation only", OBSERVABLES,
+             "return 0.5 * (_rectangles(angles, t, r) + _rectangles(angles, r, t))",
+             "return _rectangles(angles, t, r)",
+             tests=(ENSEMBLES + "test_wilson_loop_is_the_product_of_the_links_around_the_"
+                    "rectangle",)),
+    Mutation("measured Creutz ratio with its sign flipped", MEASURE,
+             "return -np.log(w[0] * w[1] / (w[2] * w[3]))",
+             "return np.log(w[0] * w[1] / (w[2] * w[3]))",
+             tests=(ENSEMBLES + "test_measured_wilson_loops_and_creutz_ratios_match_exact",)),
+    Mutation("measurement keeps the thermalisation the inference run dropped", MEASURE,
+             'first = int(np.searchsorted(trajectory, thermalization, side="right"))',
+             "first = 0",
+             tests=(ENSEMBLES + "test_the_saved_ensemble_remeasured_equals_what_inference_"
+                    "reported",)),
+    Mutation("configurations saved one trajectory early", DRIVER,
+             "if save_every and step % save_every == 0:",
+             "if save_every and (step + 1) % save_every == 0:",
+             tests=(ENSEMBLES + "test_save_every_keeps_every_nth_trajectory_and_records_its_"
+                    "source",)),
+    Mutation("jackknife over chains without its (n - 1) factor", AUTOCORR,
+             "spread = float(math.sqrt((chains - 1) * np.var(leave_one_out)))",
+             "spread = float(math.sqrt(np.var(leave_one_out)))",
+             tests=("tests/test_autocorr.py::test_a_function_of_means_carries_its_errors_and_"
+                    "correlations",)),
     stats("figures: <dQ_Z^2> taken as the mean |dQ_Z|", INFERENCE,
           "jumps = np.diff(charge, axis=0) ** 2", "jumps = np.abs(np.diff(charge, axis=0))"),
     stats("figures: predicted tau_int from 2 <Q^2> / <dQ^2> (a factor 2 lost)", INFERENCE,

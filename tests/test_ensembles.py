@@ -121,6 +121,22 @@ def test_the_saved_ensemble_remeasured_equals_what_inference_reported(tmp_path, 
     assert obs["charge"]["mean"] == pytest.approx(np.rint(charges[10:]).mean(), abs=1e-12)
 
 
+def test_measured_wilson_loops_and_creutz_ratios_match_exact(tmp_path):
+    """bin/measure.py's 'wilson' on an HMC ensemble (8x8, beta 2): every W(R, T) and every
+    Creutz ratio it reports within 4 of its error of the exact torus value."""
+    out = tmp_path / "hmc"
+    assert infer_cli.main([*HMC, "--chains", "32", "--steps", "400", "--therm", "40",
+                           "--save-every", "2", "--outdir", str(out)]) == 0
+    assert measure_cli.main([str(out)]) == 0
+    result = json.loads((out / "measurements.json").read_text())["observables"]
+    creutz = [name for name in result if name.startswith("creutz")]
+    assert len([n for n in result if n.startswith("W")]) == 10 and len(creutz) >= 4
+    for name, r in result.items():
+        if r["exact"] is not None and name != "charge":
+            assert abs(r["sigma"]) < 4, (name, r)
+    assert result["creutz1x2"]["error"] < 0.05                  # precise enough to bite
+
+
 def test_save_every_keeps_every_nth_trajectory_and_records_its_source(tmp_path):
     out = _infer(tmp_path, "--save-every", "7")
     with h5py.File(out / "inference.h5") as f:
