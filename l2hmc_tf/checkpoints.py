@@ -156,6 +156,24 @@ def _model_files(run_dir: Path) -> tuple[Path, Path]:
     return weights, cfg_path
 
 
+def copy_matching_layers(target: Dynamics, source_dir: Path, weights: Path) -> int:
+    """training.init_partial: load the model of source_dir (its config.yaml, these weights)
+    and give each of target's layers the weights of the source layer at the same position
+    where all their shapes agree, else only its two step sizes. Returns how many layers were
+    copied whole. A cheaper layout so starts from a trained one."""
+    source = from_config(config_mod.load(Path(source_dir) / "config.yaml"))
+    source.load_weights(str(weights))
+    whole = 0
+    for mine, theirs in zip(target.leapfrog_layers, source.leapfrog_layers):
+        if [w.shape for w in mine.weights] == [w.shape for w in theirs.weights]:
+            mine.set_weights(theirs.get_weights())
+            whole += 1
+        else:
+            mine.log_eps_x.assign(theirs.log_eps_x)
+            mine.log_eps_v.assign(theirs.log_eps_v)
+    return whole
+
+
 def weights_digest(run_dir: Path) -> str:
     """sha256 of a trained model's weights file: what an output records as its sampler."""
     weights, _ = _model_files(Path(run_dir))
@@ -186,6 +204,8 @@ def check_init_from(cfg: config_mod.Config) -> Path | None:
         if not newest or not (Path(source) / "config.yaml").is_file():
             raise config_mod.ConfigError(f"training.init_from: {err}") from None
         weights, cfg_path = newest[-1] / MODEL_FILE, Path(source) / "config.yaml"
+    if cfg.training.init_partial:
+        return weights
     was = config_mod.load(cfg_path).architecture()
     for key, now in cfg.architecture().items():
         if was.get(key) != now:

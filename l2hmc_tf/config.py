@@ -78,11 +78,21 @@ class NetworkConfig(Section):
     # false: no Gamma network; each layer's v-updates temper with two trained numbers, as
     # the scalar kind does, and only the x-updates have networks (half the network calls)
     v_network: bool = True
+    # gauge: the layers (0-based) that have networks; the others are tempered leapfrog
+    # layers with the scalar kind's two numbers (null: every layer has networks)
+    network_layers: Optional[tuple[int, ...]] = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _options_of_their_kind(self):
         if self.rotate_subupdates and self.kind != "gauge":
             raise ValueError(f"rotate_subupdates applies to kind gauge, not {self.kind}")
+        if self.network_layers is not None and self.kind != "gauge":
+            raise ValueError(f"network_layers applies to kind gauge, not {self.kind}")
+        if self.network_layers is not None and (
+                len(set(self.network_layers)) != len(self.network_layers)
+                or min(self.network_layers) < 0):
+            raise ValueError(f"network_layers must be distinct layer indices >= 0, got "
+                             f"{list(self.network_layers)}")
         if not self.v_network and self.kind == "scalar":
             raise ValueError("v_network: the scalar kind has no networks to switch off")
         return self
@@ -129,6 +139,9 @@ class TrainingConfig(Section):
     max_nan_steps: int = Field(10, ge=1)        # stop after this many non-finite steps in a row
     log_every: int = Field(25, ge=1)
     init_from: Optional[str] = None             # trained run dir whose weights start this run
+    # true: init_from may have another layout; each layer takes the source layer's weights
+    # where their shapes agree (else only its step sizes): a cheaper layout from a trained one
+    init_partial: bool = False
     hmc_therm: int = Field(0, ge=0)             # HMC trajectories at beta_start before step 1
 
 
@@ -174,6 +187,8 @@ class Config(Section):
             arch["network.x_subupdates"] = self.network.x_subupdates
         if not self.network.v_network:
             arch["network.v_network"] = False
+        if self.network.network_layers is not None:
+            arch["network.network_layers"] = self.network.network_layers
         return arch
 
     @model_validator(mode="after")
@@ -181,6 +196,17 @@ class Config(Section):
         if self.dynamics.mirror_networks and (self.network.kind != "gauge"
                                               or self.dynamics.share_networks):
             raise ValueError("dynamics.mirror_networks needs network.kind gauge and "
+                             "dynamics.share_networks false")
+        return self
+
+    @model_validator(mode="after")
+    def _network_layers_exist(self):
+        layers = self.network.network_layers
+        if layers is not None and max(layers) >= self.dynamics.n_leapfrog:
+            raise ValueError(f"network.network_layers {list(layers)}: the model has layers 0 "
+                             f"to {self.dynamics.n_leapfrog - 1} (dynamics.n_leapfrog)")
+        if layers is not None and (self.dynamics.mirror_networks or self.dynamics.share_networks):
+            raise ValueError("network.network_layers needs dynamics.mirror_networks and "
                              "dynamics.share_networks false")
         return self
 

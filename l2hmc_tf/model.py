@@ -71,7 +71,8 @@ class Dynamics(keras.Model):
         for k in range(self.n_leapfrog):
             nets = shared
             if network is not None and not share_networks:
-                nets = self._layer_networks(network, k)
+                nets = (self._layer_networks(network, k) if self._has_networks(k)
+                        else (self._scalar_heads(network, f"_{k}"), None, None))
             self.leapfrog_layers.append(self._layer(k, step_size, nets, train_step_size))
         zeros = tf.zeros([1, *self.lattice_shape, 2], dtype=self.compute_dtype)
         self.propose(zeros, zeros, tf.ones([1], self.compute_dtype), 1.0)   # build all weights
@@ -93,6 +94,12 @@ class Dynamics(keras.Model):
         if not network.v_network:
             v_net = self._scalar_heads(network, f"_{k}")
         return (v_net, *x_nets[::-1])
+
+    def _has_networks(self, k: int) -> bool:
+        """Whether layer k has networks (network.network_layers; else a tempered leapfrog
+        layer with two trained numbers, as the scalar kind's)."""
+        layers = self.network_config.network_layers
+        return layers is None or k in layers
 
     def _scalar_heads(self, network: NetworkConfig, suffix: str) -> ScalarHeads:
         """A layer's own two tempering numbers (the scalar kind, or no v-network)."""
@@ -127,7 +134,7 @@ class Dynamics(keras.Model):
     def _layer(self, k: int, step_size: float, nets, train_step_size: bool):
         kwargs = dict(train_step_size=train_step_size, dtype=self.dtype_policy,
                       name=f"leapfrog_{k}")
-        if nets is not None and self.network_config.kind == "gauge":
+        if nets is not None and self.network_config.kind == "gauge" and nets[1] is not None:
             n_sub = self.network_config.x_subupdates
             first = (k * n_sub) % len(SUBUPDATES) if self.network_config.rotate_subupdates else 0
             return GaugeLeapfrogLayer(step_size, nets[0], list(nets[1:]), first_subupdate=first,

@@ -8,6 +8,7 @@ when anything is non-finite). Logging, checkpoints and distribution are calls ou
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import time
@@ -25,6 +26,7 @@ from .kernel import Sampler, Transition
 from .model import from_config
 from .starts import hmc_thermalize
 
+log = logging.getLogger("l2hmc_tf")
 
 STOPPED = 5   # exit code of bin/train.py when a signal stopped training after a checkpoint
 
@@ -109,7 +111,12 @@ class Trainer:
         training.hmc_therm HMC trajectories (fine-tuning should not learn from a hot start)."""
         cfg = self.cfg
         init_weights = checkpoints.check_init_from(cfg)
-        if init_weights is not None:
+        if init_weights is not None and cfg.training.init_partial:
+            whole = checkpoints.copy_matching_layers(self.dynamics, Path(cfg.training.init_from),
+                                                     init_weights)
+            log.info("init_partial: %d of %d layers copied whole from %s, the others their "
+                     "step sizes", whole, cfg.dynamics.n_leapfrog, cfg.training.init_from)
+        elif init_weights is not None:
             self.dynamics.load_weights(str(init_weights))
         x = lattice.random_start(cfg.training.chains, *cfg.lattice.size,
                                  dtype=self.dynamics.compute_dtype, seed=self.seed)

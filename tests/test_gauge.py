@@ -24,6 +24,8 @@ def test_the_sub_updates_move_every_link_exactly_once():
 
 # The campaign's cheap layout: one rotating network sub-update per layer, no v-network.
 CHEAP = dict(x_subupdates=1, rotate_subupdates=True, v_network=False)
+# Networks in the second layer only; the others are tempered leapfrog layers.
+MIXED = dict(x_subupdates=2, network_layers=(1,))
 
 
 def test_rotated_sub_updates_visit_every_link_over_a_trajectory():
@@ -95,7 +97,8 @@ def test_mirrored_model_trains_every_weight_and_compiles_with_xla():
         config.load(None, ["network.kind=conv", "dynamics.mirror_networks=true"])
 
 
-@pytest.mark.parametrize("options", [dict(x_subupdates=8), dict(x_subupdates=2), CHEAP])
+@pytest.mark.parametrize("options", [dict(x_subupdates=8), dict(x_subupdates=2), CHEAP,
+                                     MIXED])
 def test_forward_then_backward_returns_the_input(options):
     dyn = nontrivial_model("gauge", shape=(8, 8), n_leapfrog=3, **options)
     x, v = state(6, 8, seed=3)
@@ -109,7 +112,8 @@ def test_forward_then_backward_returns_the_input(options):
     np.testing.assert_allclose(back.logdet, -there.logdet, atol=1e-12)
 
 
-@pytest.mark.parametrize("options", [{}, dict(rotate_subupdates=True, v_network=False)])
+@pytest.mark.parametrize("options", [{}, dict(rotate_subupdates=True, v_network=False),
+                                     dict(network_layers=(1,), seed=1)])
 @pytest.mark.parametrize("direction", [1.0, -1.0])
 def test_logdet_equals_autodiff_jacobian(direction, options):
     """On 4x4: one sub-update, one layer and one trajectory (x_subupdates 3: network
@@ -133,7 +137,7 @@ def test_logdet_equals_autodiff_jacobian(direction, options):
     assert float(whole.logdet[0]) == pytest.approx(whole_jac, abs=1e-9)
 
 
-@pytest.mark.parametrize("options", [{}, CHEAP])
+@pytest.mark.parametrize("options", [{}, CHEAP, MIXED])
 def test_the_map_is_gauge_equivariant(options):
     """F(g.x, v) = g.F(x, v) for a random gauge transformation g and random weights."""
     dyn = nontrivial_model("gauge", shape=(8, 8), n_leapfrog=2, **options)
@@ -191,7 +195,8 @@ def test_a_model_built_on_8x8_runs_on_16x16_and_12x12_but_not_6x6():
 @pytest.mark.parametrize("L, beta, chains, steps, s_bias, options, therm, q2_cap", [
     (4, 2.0, 256, 300, 0.2, dict(x_subupdates=8), 10, 0.012),
     (8, 1.5, 128, 300, 0.05, dict(x_subupdates=2), 50, 0.06),
-    (4, 2.0, 256, 300, 0.2, dict(CHEAP, mirror_networks=True), 10, 0.012)])
+    (4, 2.0, 256, 300, 0.2, dict(CHEAP, mirror_networks=True), 10, 0.012),
+    (4, 2.0, 256, 300, 0.2, MIXED, 10, 0.012)])
 def test_random_weights_sample_the_exact_distribution(L, beta, chains, steps, s_bias,
                                                       options, therm, q2_cap):
     """Untrained, seeded weights (|mean logdet| > 1 in each direction) at two (L, beta)

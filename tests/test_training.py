@@ -204,6 +204,29 @@ def test_init_from_a_run_still_in_training_takes_its_newest_checkpoint(tmp_path)
     assert started.weights_digest() == source.weights_digest()
 
 
+def test_init_partial_starts_a_mixed_gauge_layout_from_a_full_one(tmp_path):
+    """A gauge model with networks in every layer starts one with networks in layer 1 only:
+    layer 1 takes all its weights, layer 0 (tempered leapfrog) only its step sizes."""
+    gauge = ["network.kind=gauge", "network.x_subupdates=2"]
+    source = training.Trainer(tiny(*gauge), tmp_path / "full")
+    source.fit()
+    checkpoints.save_model(tmp_path / "full", source.dynamics)
+    config.dump(source.cfg, tmp_path / "full" / "config.yaml")
+    mixed = training.Trainer(tiny(*gauge, "network.network_layers=[1]",
+                                  f"training.init_from={tmp_path / 'full'}",
+                                  "training.init_partial=true"), tmp_path / "mixed")
+    full_layers, mixed_layers = source.dynamics.leapfrog_layers, mixed.dynamics.leapfrog_layers
+    for mine, theirs in zip(mixed_layers[1].get_weights(), full_layers[1].get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert float(mixed_layers[0].log_eps_x) == float(full_layers[0].log_eps_x) != float(
+        np.log(mixed.cfg.dynamics.step_size))
+    assert len(mixed_layers[0].trainable_weights) == 4      # two step sizes, two numbers
+    with pytest.raises(config.ConfigError, match="layers 0 to 1"):
+        tiny(*gauge, "network.network_layers=[2]")
+    with pytest.raises(config.ConfigError, match="network_layers applies to kind gauge"):
+        tiny("network.network_layers=[1]")
+
+
 def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
     source = tmp_path / "b2"
     source.mkdir()
