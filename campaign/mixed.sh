@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Issue 27, item 3: mixed gauge layouts, networks only in the middle layers of the trajectory
+# (network.network_layers) and tempered leapfrog layers at its ends, started from
+# models/b6-gauge2's weights (training.init_partial: the kept layers copied whole, the others
+# their step sizes) and fine-tuned at beta 6 on 16x16 through a cosine decay at lr 2e-4.
+# One core, one thread. Each phase resumes where a killed session left it and is skipped once
+# finished, so running this again continues the campaign:
+#   nohup bash campaign/mixed.sh > logs/mixed.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+py=${PYTHON:-.venv/bin/python}
+
+phase() {   # phase OUTDIR ARGS...: train, resume or skip
+  local out=$1; shift
+  if [ -f "$out/summary.json" ]; then echo "$out: finished"; return; fi
+  local resume=(); [ -d "$out/checkpoints" ] && resume=(--resume)
+  taskset -c "${CORE:-1}" "$py" bin/train.py "$@" --outdir "$out" "${resume[@]}"
+}
+
+finetune=(--config configs/beta6.yaml --set training.lr=2e-4 --set training.steps=4000
+          --set training.seed=4 --set training.init_from=models/b6-gauge2
+          --set training.init_partial=true)
+phase campaign/mix2345-b6-16x16 "${finetune[@]}" --set "network.network_layers=[2,3,4,5]"
+phase campaign/mix34-b6-16x16 "${finetune[@]}" --set "network.network_layers=[3,4]"
