@@ -546,7 +546,8 @@ def exactness_section(rows: list[dict]) -> list[str]:
             f"{max(sigmas):.2f} sigma (expected beyond 3 by chance: {0.0027 * len(sigmas):.2f}"
             "). Each sampler ran from an equilibrium start (independent, stationary chains), "
             "so the replica error holds whatever tau_int is; errors are Gamma-method / "
-            "replica, and sigma uses the larger. Command: "
+            "replica, and sigma uses the larger. The samplers at one beta share a seed, "
+            "hence their drawn charges, so their deviations are not independent. Command: "
             f"`{rows[0]['command']}`.")
     columns = ["sampler", "beta", "chains x trajectories", "accept", "plaquette", "exact",
                "error G / R", "sigma", "<Q_Z^2>", "exact", "error G / R", "sigma"]
