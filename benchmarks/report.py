@@ -435,7 +435,9 @@ def _layout(recipe: dict | None) -> str:
              if net["kind"] == "gauge" else "", "rotating" if net.get("rotate_subupdates")
              else "", "no v-net" if not net.get("v_network", True) else "",
              "mirrored" if dyn.get("mirror_networks") else "",
-             "[" + ",".join(map(str, net["units"])) + "]"]
+             "[" + ",".join(map(str, net["units"])) + "]",
+             f"networks in layers {','.join(map(str, net['network_layers']))} only"
+             if net.get("network_layers") else ""]
     return " ".join(w for w in words if w)
 
 
