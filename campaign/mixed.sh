@@ -23,3 +23,7 @@ finetune=(--config configs/beta6.yaml --set training.lr=2e-4 --set training.step
           --set training.init_partial=true)
 phase campaign/mix2345-b6-16x16 "${finetune[@]}" --set "network.network_layers=[2,3,4,5]"
 phase campaign/mix34-b6-16x16 "${finetune[@]}" --set "network.network_layers=[3,4]"
+# the cheapest one again, from its own weights for 12,000 more steps (its signal was rising)
+phase campaign/mix34-b6-16x16-long --config configs/beta6.yaml --set training.lr=2e-4 \
+  --set training.steps=12000 --set training.seed=5 --set "network.network_layers=[3,4]" \
+  --set training.init_from=campaign/mix34-b6-16x16
