@@ -27,3 +27,8 @@ phase campaign/mix34-b6-16x16 "${finetune[@]}" --set "network.network_layers=[3,
 phase campaign/mix34-b6-16x16-long --config configs/beta6.yaml --set training.lr=2e-4 \
   --set training.steps=12000 --set training.seed=5 --set "network.network_layers=[3,4]" \
   --set training.init_from=campaign/mix34-b6-16x16
+# and on, for 40,000 steps (several sessions: stopped with SIGTERM at a checkpoint, resumed
+# by running this script again)
+phase campaign/mix34-b6-16x16-long2 --config configs/beta6.yaml --set training.lr=2e-4 \
+  --set training.steps=40000 --set training.seed=6 --set "network.network_layers=[3,4]" \
+  --set training.init_from=campaign/mix34-b6-16x16-long
