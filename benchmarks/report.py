@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -556,6 +557,11 @@ def exactness_section(rows: list[dict]) -> list[str]:
     return [title, "", lead, "", *_table(columns, cells)]
 
 
+def _loop_extent(name: str) -> tuple[int, int]:
+    """(R, T) of a measurement named W<R>x<T> or creutz<R>x<T>."""
+    return tuple(map(int, re.search(r"(\d+)x(\d+)$", name).groups()))
+
+
 def wilson_section(data: dict | None) -> list[str]:
     """W(R, T) and Creutz ratios of a saved ensemble (bin/measure.py) against exact."""
     title = "## Wilson loops of the best beta-7 model against exact (issue 29)"
@@ -565,7 +571,7 @@ def wilson_section(data: dict | None) -> list[str]:
              if name.startswith(("W", "creutz")) and r["exact"] is not None}
     cells = [[name, _fmt(r["mean"], r["error"], ".5f"), f"{r['exact']:.5f}",
               f"{r['sigma']:+.2f}", f"{r['tau_int_trajectories']:.1f}"]
-             for name, r in loops.items() if max(map(int, name.lstrip("Wcreutz").split("x"))) <= 4]
+             for name, r in loops.items() if max(_loop_extent(name)) <= 4]
     sigmas = [abs(r["sigma"]) for r in loops.values()]
     samplers = ", ".join(Path(s).name for s in data.get("samplers", ["?"]))
     lead = (f"Sampled by {samplers}: {data['chains']} chains, "

@@ -20,12 +20,11 @@ import tensorflow as tf
 
 from . import checkpoints
 from . import config as config_mod
-from . import lattice as lattice_mod
 from .checks import check_beta, check_positive_int
 from .driver import trajectories
 from .kernel import Sampler
 from .model import Dynamics, hmc_from_config
-from .starts import equilibrium_chains
+from .starts import initial_chains
 
 
 @dataclass(frozen=True)
@@ -59,26 +58,15 @@ class EnsembleSampler:
         shape = tuple(lattice or self.config.lattice.size)
         self.dynamics.check_lattice(shape)
         check_positive_int(every, "every")
-        x = self._start(start, beta, shape, check_positive_int(chains, "chains"), seed)
+        if not isinstance(start, str):
+            start = tf.constant(start, self.dynamics.compute_dtype)
+        x = initial_chains(self.dynamics, beta, check_positive_int(chains, "chains"), shape,
+                           seed, start)
         sampler = Sampler(self.dynamics, seed=seed)
         for step, (x, results) in enumerate(trajectories(sampler, x, beta, steps), 1):
             if step % every == 0:
                 yield Draw(step, x.numpy(), np.rint(results.charge_int.numpy()).astype(int),
                            results.plaq.numpy(), results.accept_prob.numpy())
-
-    def _start(self, start, beta: float, shape, chains: int, seed: int) -> tf.Tensor:
-        dtype = self.dynamics.compute_dtype
-        if isinstance(start, str) and start == "equilibrium":
-            return equilibrium_chains(self.dynamics, beta, chains, shape, seed)
-        if isinstance(start, str) and start == "hot":
-            return lattice_mod.random_start(chains, *shape, dtype=dtype, seed=seed)
-        if isinstance(start, str):
-            raise ValueError(f"start must be 'equilibrium', 'hot' or links [chains, Lt, Lx, 2], "
-                             f"got {start!r}")
-        links = lattice_mod.check_links(tf.constant(start, dtype), shape=shape, dtype=dtype)
-        if links.shape[0] != chains:
-            raise ValueError(f"start holds {links.shape[0]} chains but chains={chains}")
-        return links
 
 
 def load(path: str | Path) -> EnsembleSampler:

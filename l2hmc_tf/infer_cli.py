@@ -28,7 +28,7 @@ from .kernel import Sampler
 from .model import hmc_from_config
 from .driver import run_to_file, sample_chain
 from .inference import summarize_files
-from .starts import START_HMC_TRAJECTORIES, equilibrium_chains
+from .starts import START_HMC_TRAJECTORIES, initial_chains
 from .summary import ChainSummary, sampler_label
 
 log = logging.getLogger("l2hmc_tf")
@@ -251,11 +251,8 @@ def _size(n_bytes: float) -> str:
 def initial_links(args, dyn, beta: float, shape, seed: int,
                   continued: np.ndarray | None) -> tf.Tensor:
     """The chains' first state as --start asks (continued: the states continued_states read)."""
-    if continued is not None:
-        return tf.constant(continued, dyn.compute_dtype)
-    if args.start == "hot":
-        return lattice.random_start(args.chains, *shape, dtype=dyn.compute_dtype, seed=seed)
-    return equilibrium_chains(dyn, beta, args.chains, shape, seed)
+    start = args.start if continued is None else tf.constant(continued, dyn.compute_dtype)
+    return initial_chains(dyn, beta, args.chains, shape, seed, start)
 
 
 def _therm(args) -> int:

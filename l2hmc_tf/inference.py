@@ -13,11 +13,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from . import autocorr, exact, lattice
-from .checks import check_positive_int
+from . import autocorr, exact
+from .checks import check_positive_int, parse_lattice
 from .driver import sample_chain
 from .kernel import Sampler
-from .starts import equilibrium_chains
+from .starts import initial_chains
 from .summary import ChainSummary, History, Statistics
 
 DEFAULT_REL_ERROR = 0.2
@@ -122,16 +122,6 @@ def _mobility(history: History, dynamics, shape, beta: float, seconds: float,
             "cpu_seconds_per_tau_int_predicted": tau * cpu_seconds / steps}
 
 
-def _start(dynamics, beta: float, shape, chains: int, seed: int,
-           start: tf.Tensor | None) -> tf.Tensor:
-    if start is None:
-        return equilibrium_chains(dynamics, beta, chains, shape, seed)
-    x = lattice.check_links(start, shape=shape, dtype=dynamics.compute_dtype)
-    if x.shape[0] != chains:
-        raise ValueError(f"start holds {x.shape[0]} chains but {chains} were asked for")
-    return x
-
-
 def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: int,
              lattice_shape: tuple[int, int] | None = None, rel_error: float | None = None,
              max_steps: int | None = None, on_chunk=None,
@@ -149,7 +139,9 @@ def evaluate(dynamics, beta: float, chains: int, steps: int, therm: int, seed: i
     """
     shape = dynamics.check_lattice(lattice_shape or dynamics.lattice_shape)
     sampler = Sampler(dynamics, seed=seed, instanton_moves=instanton_moves)
-    x, _ = sampler.one_step(_start(dynamics, beta, shape, chains, seed, start), beta)  # trace
+    x0 = initial_chains(dynamics, beta, chains, shape, seed,
+                        "equilibrium" if start is None else start)
+    x, _ = sampler.one_step(x0, beta)  # trace
     parts, seconds, total, todo = [], 0.0, 0, steps
     while True:
         tic = time.perf_counter()
@@ -196,11 +188,11 @@ def summarize_files(paths, therm: int) -> ChainSummary:
         for f in files:
             f.close()
     history = History.concat(parts, axis=1)
-    lt, lx = (int(v) for v in str(attrs["lattice"]).split("x"))
     drop = min(therm, max(steps - autocorr.MIN_STEPS, 0))
     meta = {key: attrs[key].item() if hasattr(attrs[key], "item") else attrs[key]
             for key in ("beta", "lattice", "n_leapfrog", "sampler", "seed", "instanton_moves",
                         "instanton_layer", "start", "integrator") if key in attrs}
     meta["instanton_layer"] = bool(meta.get("instanton_layer", False))
     return ChainSummary(**meta, chains=history.plaq.shape[1], steps=steps, thermalization=drop,
-                        stats=summarize(history.drop(drop), (lt, lx), float(attrs["beta"])))
+                        stats=summarize(history.drop(drop), parse_lattice(attrs["lattice"]),
+                                          float(attrs["beta"])))

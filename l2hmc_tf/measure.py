@@ -17,6 +17,7 @@ import numpy as np
 
 from . import autocorr, exact, observables
 from .chainfile import CONFIGS, ChainFile
+from .checks import parse_lattice
 
 BLOCK = 64      # saved slices read at a time: memory is one block of every chain
 
@@ -59,9 +60,8 @@ def open_ensemble(sources) -> Ensemble:
         if len(values) > 1:
             raise ValueError(f"the ensemble mixes {key} {sorted(values)} across {len(files)} "
                              "files; measure each separately")
-    lt, lx = (int(v) for v in str(attrs[0]["lattice"]).split("x"))
     samplers = tuple(sorted({str(a.get("model", a["sampler"])) for a in attrs}))
-    return Ensemble(tuple(files), float(attrs[0]["beta"]), (lt, lx),
+    return Ensemble(tuple(files), float(attrs[0]["beta"]), parse_lattice(attrs[0]["lattice"]),
                     int(attrs[0]["save_every"]), int(attrs[0].get("thermalization", 0)),
                     min(saved), chains, samplers)
 
@@ -74,6 +74,10 @@ def series(ensemble: Ensemble, chosen: list[observables.Observable],
     try:
         trajectory = readers[0].configs_trajectory()[:ensemble.saved]
         first = int(np.searchsorted(trajectory, thermalization, side="right"))
+        if ensemble.saved - first < autocorr.MIN_STEPS:
+            raise ValueError(f"only {ensemble.saved - first} saved slices after "
+                             f"thermalization {thermalization}; save more often or run longer "
+                             f"(at least {autocorr.MIN_STEPS})")
         parts: dict[str, list] = {o.name: [] for o in chosen}
         for start in range(first, ensemble.saved, BLOCK):
             stop = min(start + BLOCK, ensemble.saved)
@@ -84,10 +88,6 @@ def series(ensemble: Ensemble, chosen: list[observables.Observable],
     finally:
         for r in readers:
             r.close()
-    if ensemble.saved - first < autocorr.MIN_STEPS:
-        raise ValueError(f"only {ensemble.saved - first} saved slices after thermalization "
-                         f"{thermalization}; save more often or run longer (at least "
-                         f"{autocorr.MIN_STEPS})")
     return {name: np.concatenate(p) for name, p in parts.items()}, trajectory[first:]
 
 

@@ -88,3 +88,21 @@ def equilibrium_chains(dynamics, beta: float, chains: int, shape, seed: int,
     return equilibrium_start(chains, shape, beta, hmc_trajectories,
                              max(1, dynamics.n_leapfrog // 2), step, seed=seed,
                              dtype=dynamics.compute_dtype, integrator="2mn")
+
+
+def initial_chains(dynamics, beta: float, chains: int, shape, seed: int,
+                   start="equilibrium") -> tf.Tensor:
+    """The chains' first state as `start` asks: "equilibrium" (equilibrium_chains), "hot"
+    (uniform random links), or links [chains, Lt, Lx, 2] to continue, checked against the
+    model's dtype, the lattice and `chains`."""
+    if isinstance(start, str):
+        if start == "equilibrium":
+            return equilibrium_chains(dynamics, beta, chains, shape, seed)
+        if start == "hot":
+            return lattice.random_start(chains, *shape, dtype=dynamics.compute_dtype, seed=seed)
+        raise ValueError(f"start must be 'equilibrium', 'hot' or links [chains, Lt, Lx, 2], "
+                         f"got {start!r}")
+    x = lattice.check_links(start, shape=shape, dtype=dynamics.compute_dtype)
+    if x.shape[0] != chains:
+        raise ValueError(f"start holds {x.shape[0]} chains but {chains} were asked for")
+    return x

@@ -68,6 +68,12 @@ def stats(name: str, path: str, old: str, new: str) -> "Mutation":
     return Mutation(name, path, old, new, tests=STATS_TESTS)
 
 
+def ensembles(name: str, path: str, old: str, new: str, test: str) -> "Mutation":
+    """A defect in the ensembles' code (issue 29), checked by its own test in
+    tests/test_ensembles.py."""
+    return Mutation(name, path, old, new, tests=(ENSEMBLES + test,))
+
+
 MUTATIONS = [
     Mutation("Jacobian dropped from the MH acceptance", KERNEL,
              "            + proposal.logdet)", "            + 0.0 * proposal.logdet)"),
@@ -169,32 +175,29 @@ MUTATIONS = [
              "return seed or int(np.random.SeedSequence([seed, _THERMALIZATION_STREAM])",
              tests=("tests/test_hmc.py::test_a_sampler_seeded_like_its_equilibrium_start_"
                     "samples_the_exact_plaquette_at_once",)),
-    Mutation("exact Wilson loop: the enclosed plaquettes shifted by two representations",
-             EXACT, "np.log(special.ive(n + 1, beta))", "np.log(special.ive(n + 2, beta))",
-             tests=(ENSEMBLES + "test_exact_wilson_loops_agree_with_direct_integration",)),
-    Mutation("exact Creutz ratio: W(R-1, T) and W(R, T-1) in the numerator", EXACT,
-             "return -math.log(w(r, t) * w(r - 1, t - 1) / (w(r, t - 1) * w(r - 1, t)))",
-             "return -math.log(w(r, t - 1) * w(r - 1, t) / (w(r, t) * w(r - 1, t - 1)))",
-             tests=(ENSEMBLES + "test_exact_wilson_loops_obey_the_area_law_in_a_large_volume",)),
-    Mutation("Wilson loop measured in one orientation only", OBSERVABLES,
-             "return 0.5 * (_rectangles(angles, t, r) + _rectangles(angles, r, t))",
-             "return _rectangles(angles, t, r)",
-             tests=(ENSEMBLES + "test_wilson_loop_is_the_product_of_the_links_around_the_"
-                    "rectangle",)),
-    Mutation("measured Creutz ratio with its sign flipped", MEASURE,
-             "return -np.log(w[0] * w[1] / (w[2] * w[3]))",
-             "return np.log(w[0] * w[1] / (w[2] * w[3]))",
-             tests=(ENSEMBLES + "test_measured_wilson_loops_and_creutz_ratios_match_exact",)),
-    Mutation("measurement keeps the thermalisation the inference run dropped", MEASURE,
-             'first = int(np.searchsorted(trajectory, thermalization, side="right"))',
-             "first = 0",
-             tests=(ENSEMBLES + "test_the_saved_ensemble_remeasured_equals_what_inference_"
-                    "reported",)),
-    Mutation("configurations saved one trajectory early", DRIVER,
-             "if save_every and step % save_every == 0:",
-             "if save_every and (step + 1) % save_every == 0:",
-             tests=(ENSEMBLES + "test_save_every_keeps_every_nth_trajectory_and_records_its_"
-                    "source",)),
+    ensembles("exact Wilson loop: the enclosed plaquettes shifted by two representations",
+              EXACT, "np.log(special.ive(n + 1, beta))", "np.log(special.ive(n + 2, beta))",
+              "test_exact_wilson_loops_agree_with_direct_integration"),
+    ensembles("exact Creutz ratio: W(R-1, T) and W(R, T-1) in the numerator", EXACT,
+              "return -math.log(w(r, t) * w(r - 1, t - 1) / (w(r, t - 1) * w(r - 1, t)))",
+              "return -math.log(w(r, t - 1) * w(r - 1, t) / (w(r, t) * w(r - 1, t - 1)))",
+              "test_exact_wilson_loops_obey_the_area_law_in_a_large_volume"),
+    ensembles("Wilson loop measured in one orientation only", OBSERVABLES,
+              "return 0.5 * (_rectangles(angles, t, r) + _rectangles(angles, r, t))",
+              "return _rectangles(angles, t, r)",
+              "test_wilson_loop_is_the_product_of_the_links_around_the_rectangle"),
+    ensembles("measured Creutz ratio with its sign flipped", MEASURE,
+              "return -np.log(w[0] * w[1] / (w[2] * w[3]))",
+              "return np.log(w[0] * w[1] / (w[2] * w[3]))",
+              "test_measured_wilson_loops_and_creutz_ratios_match_exact"),
+    ensembles("measurement keeps the thermalisation the inference run dropped", MEASURE,
+              'first = int(np.searchsorted(trajectory, thermalization, side="right"))',
+              "first = 0",
+              "test_the_saved_ensemble_remeasured_equals_what_inference_reported"),
+    ensembles("configurations saved one trajectory early", DRIVER,
+              "if save_every and step % save_every == 0:",
+              "if save_every and (step + 1) % save_every == 0:",
+              "test_save_every_keeps_every_nth_trajectory_and_records_its_source"),
     Mutation("jackknife over chains without its (n - 1) factor", AUTOCORR,
              "spread = float(math.sqrt((chains - 1) * np.var(leave_one_out)))",
              "spread = float(math.sqrt(np.var(leave_one_out)))",
