@@ -6,22 +6,12 @@
 # One core, one thread. Each phase resumes where a killed session left it and is skipped
 # once finished, so running this again continues the campaign:
 #   nohup bash campaign/cheap-mirrored.sh > logs/cheap-mirrored.log 2>&1 &
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
-py=${PYTHON:-.venv/bin/python}
+source "$(dirname "$0")/lib.sh"
 layout=(--set network.x_subupdates=1 --set network.rotate_subupdates=true
         --set network.v_network=false --set dynamics.mirror_networks=true)
 
-phase() {   # phase OUTDIR ARGS...: train, resume or skip
-  local out=$1; shift
-  if [ -f "$out/summary.json" ]; then echo "$out: finished"; return; fi
-  local resume=(); [ -d "$out/checkpoints" ] && resume=(--resume)
-  taskset -c "${CORE:-1}" "$py" bin/train.py "$@" "${layout[@]}" --outdir "$out" "${resume[@]}"
-}
-
-phase campaign/m1rot-8x8-a36 --config configs/pretrain-8x8.yaml
+phase campaign/m1rot-8x8-a36 --config configs/pretrain-8x8.yaml "${layout[@]}"
 phase campaign/m1rot-b6-16x16 --config configs/beta6.yaml \
-  --set training.init_from=campaign/m1rot-8x8-a36
+  --set training.init_from=campaign/m1rot-8x8-a36 "${layout[@]}"
 phase campaign/m1rot-b6-16x16-lr2e-4 --config configs/beta6.yaml --set training.lr=2e-4 \
-  --set training.seed=4 --set training.init_from=campaign/m1rot-b6-16x16
+  --set training.seed=4 --set training.init_from=campaign/m1rot-b6-16x16 "${layout[@]}"

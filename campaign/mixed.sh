@@ -6,17 +6,7 @@
 # One core, one thread. Each phase resumes where a killed session left it and is skipped once
 # finished, so running this again continues the campaign:
 #   nohup bash campaign/mixed.sh > logs/mixed.log 2>&1 &
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
-py=${PYTHON:-.venv/bin/python}
-
-phase() {   # phase OUTDIR ARGS...: train, resume or skip
-  local out=$1; shift
-  if [ -f "$out/summary.json" ]; then echo "$out: finished"; return; fi
-  local resume=(); [ -d "$out/checkpoints" ] && resume=(--resume)
-  taskset -c "${CORE:-1}" "$py" bin/train.py "$@" --outdir "$out" "${resume[@]}"
-}
+source "$(dirname "$0")/lib.sh"
 
 finetune=(--config configs/beta6.yaml --set training.lr=2e-4 --set training.steps=4000
           --set training.seed=4 --set training.init_from=models/b6-gauge2

@@ -156,21 +156,35 @@ def _model_files(run_dir: Path) -> tuple[Path, Path]:
     return weights, cfg_path
 
 
+def _weight_parts(layer) -> dict[str, list]:
+    """A leapfrog layer's weights grouped by the part that owns them, the first name of
+    their path: the layer's step sizes, each of its networks, its tempering numbers. Parts
+    carry the layer's position in their names (v_net_3, x_net_0_3, scalars_3)."""
+    parts: dict[str, list] = {}
+    for weight in layer.weights:
+        parts.setdefault(weight.path.split("/")[0], []).append(weight)
+    return parts
+
+
 def copy_matching_layers(target: Dynamics, source_dir: Path, weights: Path) -> int:
     """training.init_partial: load the model of source_dir (its config.yaml, these weights)
-    and give each of target's layers the weights of the source layer at the same position
-    where all their shapes agree, else only its two step sizes. Returns how many layers were
-    copied whole. A cheaper layout so starts from a trained one."""
+    and give each of target's layers every part of the source layer at the same position
+    whose name and shapes agree: the step sizes always, a network where both layouts have
+    it (so a layout without v-networks keeps the trained x-networks). Returns how many
+    layers were copied whole. A cheaper layout so starts from a trained one."""
     source = from_config(config_mod.load(Path(source_dir) / "config.yaml"))
     source.load_weights(str(weights))
     whole = 0
     for mine, theirs in zip(target.leapfrog_layers, source.leapfrog_layers):
-        if [w.shape for w in mine.weights] == [w.shape for w in theirs.weights]:
-            mine.set_weights(theirs.get_weights())
-            whole += 1
-        else:
-            mine.log_eps_x.assign(theirs.log_eps_x)
-            mine.log_eps_v.assign(theirs.log_eps_v)
+        available = _weight_parts(theirs)
+        copied = 0
+        for name, part in _weight_parts(mine).items():
+            match = available.get(name, [])
+            if [w.shape for w in match] == [w.shape for w in part]:
+                for weight, value in zip(part, match):
+                    weight.assign(value)
+                copied += 1
+        whole += copied == len(available) == len(_weight_parts(mine))
     return whole
 
 

@@ -139,8 +139,9 @@ class TrainingConfig(Section):
     max_nan_steps: int = Field(10, ge=1)        # stop after this many non-finite steps in a row
     log_every: int = Field(25, ge=1)
     init_from: Optional[str] = None             # trained run dir whose weights start this run
-    # true: init_from may have another layout; each layer takes the source layer's weights
-    # where their shapes agree (else only its step sizes): a cheaper layout from a trained one
+    # true: init_from may have another layout; each layer takes the parts of the source
+    # layer (step sizes, each network) whose names and shapes agree: a cheaper layout from a
+    # trained one
     init_partial: bool = False
     hmc_therm: int = Field(0, ge=0)             # HMC trajectories at beta_start before step 1
 

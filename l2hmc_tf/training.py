@@ -114,8 +114,8 @@ class Trainer:
         if init_weights is not None and cfg.training.init_partial:
             whole = checkpoints.copy_matching_layers(self.dynamics, Path(cfg.training.init_from),
                                                      init_weights)
-            log.info("init_partial: %d of %d layers copied whole from %s, the others their "
-                     "step sizes", whole, cfg.dynamics.n_leapfrog, cfg.training.init_from)
+            log.info("init_partial: %d of %d layers copied whole from %s, the others the "
+                     "parts that match", whole, cfg.dynamics.n_leapfrog, cfg.training.init_from)
         elif init_weights is not None:
             self.dynamics.load_weights(str(init_weights))
         x = lattice.random_start(cfg.training.chains, *cfg.lattice.size,

@@ -204,27 +204,57 @@ def test_init_from_a_run_still_in_training_takes_its_newest_checkpoint(tmp_path)
     assert started.weights_digest() == source.weights_digest()
 
 
+def _trained_gauge_run(path: Path) -> training.Trainer:
+    source = training.Trainer(tiny(*GAUGE2), path)
+    source.fit()
+    checkpoints.save_model(path, source.dynamics)
+    config.dump(source.cfg, path / "config.yaml")
+    return source
+
+
+GAUGE2 = ("network.kind=gauge", "network.x_subupdates=2")
+
+
+def _partial_start(source: Path, out: Path, *overrides: str) -> training.Trainer:
+    return training.Trainer(tiny(*GAUGE2, *overrides, f"training.init_from={source}",
+                                 "training.init_partial=true"), out)
+
+
+def _assert_same_weights(mine, theirs):
+    def parts(weights):     # conv layers are numbered model-wide; their owners are not
+        return [(w.path.split("/")[0], tuple(w.shape)) for w in weights]
+    assert parts(mine) == parts(theirs)
+    for a, b in zip(mine, theirs):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_init_partial_starts_a_mixed_gauge_layout_from_a_full_one(tmp_path):
     """A gauge model with networks in every layer starts one with networks in layer 1 only:
     layer 1 takes all its weights, layer 0 (tempered leapfrog) only its step sizes."""
-    gauge = ["network.kind=gauge", "network.x_subupdates=2"]
-    source = training.Trainer(tiny(*gauge), tmp_path / "full")
-    source.fit()
-    checkpoints.save_model(tmp_path / "full", source.dynamics)
-    config.dump(source.cfg, tmp_path / "full" / "config.yaml")
-    mixed = training.Trainer(tiny(*gauge, "network.network_layers=[1]",
-                                  f"training.init_from={tmp_path / 'full'}",
-                                  "training.init_partial=true"), tmp_path / "mixed")
+    source = _trained_gauge_run(tmp_path / "full")
+    mixed = _partial_start(tmp_path / "full", tmp_path / "mixed", "network.network_layers=[1]")
     full_layers, mixed_layers = source.dynamics.leapfrog_layers, mixed.dynamics.leapfrog_layers
-    for mine, theirs in zip(mixed_layers[1].get_weights(), full_layers[1].get_weights()):
-        np.testing.assert_array_equal(mine, theirs)
+    _assert_same_weights(mixed_layers[1].weights, full_layers[1].weights)
     assert float(mixed_layers[0].log_eps_x) == float(full_layers[0].log_eps_x) != float(
         np.log(mixed.cfg.dynamics.step_size))
     assert len(mixed_layers[0].trainable_weights) == 4      # two step sizes, two numbers
     with pytest.raises(config.ConfigError, match="layers 0 to 1"):
-        tiny(*gauge, "network.network_layers=[2]")
+        tiny(*GAUGE2, "network.network_layers=[2]")
     with pytest.raises(config.ConfigError, match="network_layers applies to kind gauge"):
         tiny("network.network_layers=[1]")
+
+
+def test_init_partial_keeps_the_trained_x_networks_of_a_layout_without_v_networks(tmp_path):
+    """Dropping the v-networks (network.v_network false) keeps each layer's trained
+    x-networks and step sizes; the tempering numbers that replace the v-network start
+    fresh."""
+    source = _trained_gauge_run(tmp_path / "full")
+    lean = _partial_start(tmp_path / "full", tmp_path / "lean", "network.v_network=false")
+    for mine, theirs in zip(lean.dynamics.leapfrog_layers, source.dynamics.leapfrog_layers):
+        kept = [w for w in mine.weights if not w.path.startswith("scalars_")]
+        _assert_same_weights(kept, [w for w in theirs.weights
+                                    if not w.path.startswith("v_net_")])
+        assert len(kept) == len(mine.weights) - 2
 
 
 def test_init_from_rejects_a_model_of_another_shape(tmp_path, capsys):
