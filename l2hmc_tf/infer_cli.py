@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import __version__, atomic, checkpoints, exact, lattice
+from . import __version__, atomic, autocorr, checkpoints, exact, lattice
 from . import config as config_mod
 from .checks import check_beta, check_positive_int, parse_lattice
 from .chainfile import ChainFile
@@ -100,6 +100,9 @@ def prepare(args):
         check_positive_int(args.instanton, "--instanton", minimum=0)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if args.steps < autocorr.MIN_STEPS:
+        raise UsageError(f"--steps must be at least {autocorr.MIN_STEPS}, the shortest chain "
+                         f"whose tau_int can be estimated; got {args.steps}")
     if args.therm is not None and args.therm < 0:
         raise UsageError(f"--therm must be >= 0, got {args.therm}")
     if args.beta is not None:

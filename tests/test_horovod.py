@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from l2hmc_tf import checkpoints
+from l2hmc_tf.chainfile import ChainFile
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -87,32 +88,79 @@ def test_two_rank_resume_continues_each_ranks_chains(tmp_path):
     assert wa[0] == wa[1] and wb[0] == wb[1]
 
 
-@pytest.mark.parametrize("script, fake", [
+BATCH_SCRIPTS = [
     ("jobs/polaris.pbs", {"PBS_NODEFILE": "NODEFILE", "PBS_JOBID": "42.fake"}),
     ("jobs/slurm.sbatch", {"SLURM_JOB_NUM_NODES": "1", "SLURM_JOB_NODELIST": "localhost",
                            "SLURM_JOB_ID": "42"}),
-])
-def test_batch_scripts_run_end_to_end_and_resume(tmp_path, script, fake):
+]
+
+
+def batch_env(tmp_path, fake: dict, run: Path, **settings) -> dict:
+    """A batch job's environment on this machine: the scheduler's variables faked, two
+    ranks with horovodrun, follow-up submissions echoed."""
     nodefile = tmp_path / "nodes"
     nodefile.write_text("localhost\nlocalhost\n")     # PBS lists a node once per slot
-    run = tmp_path / "run"
-    job_env = dict(env(), **{k: str(nodefile) if v == "NODEFILE" else v for k, v in fake.items()},
-                   RANKS_PER_NODE="2", LAUNCHER="horovodrun", SUBMIT="echo SUBMITTED",
-                   CONFIG="configs/debug.yaml", RUN_DIR=str(run), VENV=str(BIN.parent),
-                   TRAIN_ARGS=" ".join(sets(*TINY, "training.steps=4")))
+    return dict(env(), **{k: str(nodefile) if v == "NODEFILE" else v for k, v in fake.items()},
+                RANKS_PER_NODE="2", LAUNCHER="horovodrun", SUBMIT="echo SUBMITTED",
+                RUN_DIR=str(run), VENV=str(BIN.parent), **settings)
+
+
+def run_batch(script: str, job_env: dict) -> str:
     done = subprocess.run(["bash", script], cwd=ROOT, env=job_env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "2 rank(s) on 1 node(s)" in done.stdout and "SUBMITTED" in done.stdout
-    assert "depend" in done.stdout                  # the follow-up waits for this job
+    return done.stdout
+
+
+@pytest.mark.parametrize("script, fake", BATCH_SCRIPTS)
+def test_batch_scripts_run_end_to_end_and_resume(tmp_path, script, fake):
+    run = tmp_path / "run"
+    job_env = batch_env(tmp_path, fake, run, CONFIG="configs/debug.yaml",
+                        TRAIN_ARGS=" ".join(sets(*TINY, "training.steps=4")))
+    out = run_batch(script, job_env)
+    assert "2 rank(s) on 1 node(s)" in out and "SUBMITTED" in out
+    assert "depend" in out                          # the follow-up waits for this job
     assert (run / "summary.json").is_file() and len(records(run)) == 2
     (run / "summary.json").unlink()                 # as if the walltime had hit before the end
     job_env["TRAIN_ARGS"] = " ".join(sets("training.steps=6"))
-    again = subprocess.run(["bash", script], cwd=ROOT, env=job_env, capture_output=True,
-                           text=True, timeout=300)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "--resume" in again.stdout and "at step 4" in again.stdout
+    out = run_batch(script, job_env)
+    assert "--resume" in out and "at step 4" in out
     assert final_state(run)[1] == 6
+
+
+def inference_steps(run: Path) -> list[int]:
+    files = [ChainFile.open_read(run / f"inference.rank{r}.h5") for r in (0, 1)]
+    steps = [f.steps for f in files]
+    for f in files:
+        f.close()
+    return steps
+
+
+@pytest.mark.parametrize("script, fake", BATCH_SCRIPTS)
+def test_batch_scripts_run_inference_resume_it_and_stop_when_it_is_done(tmp_path, script, fake):
+    """JOB=infer: bin/infer.py on every rank into RUN_DIR; a later job with more STEPS
+    resumes the committed chains, and one after the last trajectory does nothing."""
+    run = tmp_path / "infer"
+    job_env = batch_env(tmp_path, fake, run, JOB="infer", STEPS="6",
+                        INFER_ARGS="--hmc --config configs/debug.yaml --chains 4 --chunk 2 "
+                                   "--therm 0 --save-every 2")
+    out = run_batch(script, job_env)
+    assert "bin/infer.py" in out and "SUBMITTED" in out and "--resume" not in out
+    assert inference_steps(run) == [6, 6]
+    job_env["STEPS"] = "10"
+    out = run_batch(script, job_env)
+    assert "--resume" in out and inference_steps(run) == [10, 10]
+    out = run_batch(script, job_env)
+    assert "is finished" in out and "SUBMITTED" not in out and "bin/infer.py" not in out
+
+
+def test_an_inference_job_without_steps_is_refused_before_it_starts(tmp_path):
+    script, fake = BATCH_SCRIPTS[1]
+    job_env = batch_env(tmp_path, fake, tmp_path / "infer", JOB="infer", INFER_ARGS="--hmc")
+    done = subprocess.run(["bash", script], cwd=ROOT, env=job_env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "JOB=infer needs STEPS" in done.stderr
+    assert "SUBMITTED" not in done.stdout and not (tmp_path / "infer").exists()
 
 
 def _rank_pid(run_dir, rank):

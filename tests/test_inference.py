@@ -150,6 +150,7 @@ def test_bad_inputs_fail_cleanly_and_overwrite_nothing(tmp_path):
         ([*HMC[:3], "--beta", "0"], "--beta"),
         ([*HMC[:3], "--beta", "-2"], "--beta"),
         ([*HMC, "--steps", "0"], "--steps"),
+        ([*HMC, "--steps", "4"], "--steps must be at least 5"),
         (["--hmc"], "--config"),
         (["--run", str(empty), "--target-accept", "0.8"], "--target-accept"),
         ([*HMC, "--instanton", "-1"], "--instanton must be an integer >= 0"),
