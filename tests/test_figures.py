@@ -152,6 +152,13 @@ def test_campaign_hours_count_each_run_once_at_its_newest_row():
     assert hours == pytest.approx(1.2) and runs == ["a", "b"]
     assert "**1.20 CPU-hours** over 2 runs (a, b)" in "\n".join(
         report.campaign_section({"rows": rows}))
+    # issue 27's subtotal: runs whose first row is an interleaved screen; run a, trained
+    # before and screened again beside them, stays out of it
+    rows += [screened("d", 6.0, 400, 1800.0) | {"timing": "interleaved"},
+             screened("a", 6.0, 200, 720.0) | {"timing": "interleaved"}]
+    assert [r["run"] for r in report.issue27_rows(rows)] == ["d"]
+    assert "issue 27's interleaved screen: **0.50 CPU-hours** over 1 runs (d)" in "\n".join(
+        report.campaign_section({"rows": rows}))
 
 
 def test_precision_combines_seeds_by_inverse_variance_of_their_replica_errors():
