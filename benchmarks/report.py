@@ -466,7 +466,7 @@ def cost_screen_section(data, beta: float = 6.0) -> list[str]:
                "CPU s per tau_int (predicted)", "date"]
     cells = [[r["run"], _layout(r.get("recipe")),
               _fmt((r.get("train_cpu_seconds") or 0) / 3600) if r.get("recipe") else "-",
-              _fmt(r["dq2"], r["dq2_err"], ".4f"), f"{r['accept']:.2f}",
+              _fmt(r["dq2"], r["dq2_err"], ".2g"), f"{r['accept']:.2f}",
               f"{1e3 * r['cpu_seconds_per_trajectory']:.1f}",
               f"{r['cpu_seconds_per_tau_int_predicted']:.3g}", r.get("date", "-")]
              for r in rows]
@@ -639,8 +639,10 @@ def main(argv=None) -> int:
     exactness = _load(args.exactness)
     lines += exactness_section(exactness["rows"] if exactness else [])
     lines += wilson_section(_load(args.wilson))
-    lines += campaign_section(_load(args.campaign))
-    lines += cost_screen_section(_load(args.campaign))
+    campaign = _load(args.campaign)
+    lines += campaign_section(campaign)
+    for beta in (6.0, 7.0):
+        lines += cost_screen_section(campaign, beta)
     lines += throughput_section(throughput)
     lines += network_cost_section(_load(args.network_cost))
     out = Path(args.out)
