@@ -22,7 +22,8 @@ phase campaign/mix34-b6-16x16-long --config configs/beta6.yaml --set training.lr
 phase campaign/mix34-b6-16x16-long2 --config configs/beta6.yaml --set training.lr=2e-4 \
   --set training.steps=40000 --set training.seed=6 --set "network.network_layers=[3,4]" \
   --set training.init_from=campaign/mix34-b6-16x16-long
-# and on again: at step 56,000 on 16x16 it read <dQ_Z^2> 0.0355, 3.7 CPU s per predicted
+# and on again (stopped at step 10,814 by SIGTERM at the end of session 13; this resumes
+# it): at step 56,000 on 16x16 it read <dQ_Z^2> 0.0355, 3.7 CPU s per predicted
 # tau_int against the best HMC's 3.4 (0.93x), still rising with training (0.0140 at 4,000
 # steps, 0.0226 at 16,000)
 phase campaign/mix34-b6-16x16-long3 --config configs/beta6.yaml --set training.lr=2e-4 \
