@@ -176,15 +176,15 @@ def copy_matching_layers(target: Dynamics, source_dir: Path, weights: Path) -> i
     source.load_weights(str(weights))
     whole = 0
     for mine, theirs in zip(target.leapfrog_layers, source.leapfrog_layers):
-        available = _weight_parts(theirs)
+        parts, available = _weight_parts(mine), _weight_parts(theirs)
         copied = 0
-        for name, part in _weight_parts(mine).items():
+        for name, part in parts.items():
             match = available.get(name, [])
             if [w.shape for w in match] == [w.shape for w in part]:
                 for weight, value in zip(part, match):
                     weight.assign(value)
                 copied += 1
-        whole += copied == len(available) == len(_weight_parts(mine))
+        whole += copied == len(available) == len(parts)
     return whole
 
 

@@ -204,15 +204,15 @@ def test_init_from_a_run_still_in_training_takes_its_newest_checkpoint(tmp_path)
     assert started.weights_digest() == source.weights_digest()
 
 
+GAUGE2 = ("network.kind=gauge", "network.x_subupdates=2")
+
+
 def _trained_gauge_run(path: Path) -> training.Trainer:
     source = training.Trainer(tiny(*GAUGE2), path)
     source.fit()
     checkpoints.save_model(path, source.dynamics)
     config.dump(source.cfg, path / "config.yaml")
     return source
-
-
-GAUGE2 = ("network.kind=gauge", "network.x_subupdates=2")
 
 
 def _partial_start(source: Path, out: Path, *overrides: str) -> training.Trainer:
