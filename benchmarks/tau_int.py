@@ -133,6 +133,12 @@ def measure(args, model, shape, cfg: config.Config, instanton_moves: int = 0) ->
                         instanton_moves)
 
 
+def trace_name(beta: float, lattice_name: str, run_dir: Path) -> str:
+    """The trace's file, named for the run too (its directory and the one above it), so that
+    a second model measured at the same beta does not overwrite the first one's figure."""
+    return f"trace-b{beta:g}-{lattice_name}-{'-'.join(Path(run_dir).parts[-2:])}.png"
+
+
 def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) -> dict:
     """Train (or reuse) the model in run_dir, measure it against HMC, save its trace."""
     beta = cfg.annealing.beta_final
@@ -143,7 +149,7 @@ def measure_beta(args, shape, cfg_file: str, cfg: config.Config, run_dir: Path) 
              init_from=config.load(run_dir / "config.yaml").training.init_from,
              command=machine()["command"])
     save_trace(model, cfg.dynamics.step_size, beta, shape,
-               Path(args.json).parent / f"trace-b{beta:g}-{r['lattice']}.png")
+               Path(args.json).parent / trace_name(beta, r["lattice"], run_dir))
     print(f"beta {beta:g} {r['lattice']}: N_LF*tau_int HMC ({r['integrator_hmc']}) "
           f"{r['nlf_tau_int_hmc']:.1f} ± {r['nlf_tau_int_hmc_err']:.1f} ({r['steps_hmc']} "
           f"traj), L2HMC {r['nlf_tau_int_l2hmc']:.1f} ± {r['nlf_tau_int_l2hmc_err']:.1f} "

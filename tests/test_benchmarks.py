@@ -176,7 +176,8 @@ def test_tau_int_volume_transfer_and_report_quick(tmp_path):
     assert "## Targets" in text and "](tau_int.png)" in text
     assert "not measured yet: `python -m benchmarks.ablation`" in text
     assert (tmp_path / "tau_int.png").is_file()
-    assert "](trace-b1.5-8x8.png)" in text and (tmp_path / "trace-b2-8x8.png").is_file()
+    assert "](trace-b1.5-8x8-runs-b1.5.png)" in text
+    assert (tmp_path / "trace-b2-8x8-runs-b2.png").is_file()
 
 
 
