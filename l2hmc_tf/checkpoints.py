@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,24 +159,27 @@ def _model_files(run_dir: Path) -> tuple[Path, Path]:
 
 def _weight_parts(layer) -> dict[str, list]:
     """A leapfrog layer's weights grouped by the part that owns them, the first name of
-    their path: the layer's step sizes, each of its networks, its tempering numbers. Parts
-    carry the layer's position in their names (v_net_3, x_net_0_3, scalars_3)."""
+    their path less the layer's position (v_net_3 -> v_net, x_net_0_3 -> x_net_0): the
+    layer's step sizes, each of its networks, its tempering numbers, named alike in a layer
+    at another position."""
     parts: dict[str, list] = {}
     for weight in layer.weights:
-        parts.setdefault(weight.path.split("/")[0], []).append(weight)
+        parts.setdefault(re.sub(r"_\d+$", "", weight.path.split("/")[0]), []).append(weight)
     return parts
 
 
-def copy_matching_layers(target: Dynamics, source_dir: Path, weights: Path) -> int:
+def copy_matching_layers(target: Dynamics, source_dir: Path, weights: Path,
+                         offset: int = 0) -> int:
     """training.init_partial: load the model of source_dir (its config.yaml, these weights)
-    and give each of target's layers every part of the source layer at the same position
-    whose name and shapes agree: the step sizes always, a network where both layouts have
-    it (so a layout without v-networks keeps the trained x-networks). Returns how many
-    layers were copied whole. A cheaper layout so starts from a trained one."""
+    and give each of target's layers every part of the source layer `offset` positions
+    before it whose name and shapes agree: the step sizes always, a network where both
+    layouts have it (so a layout without v-networks keeps the trained x-networks). Returns
+    how many layers were copied whole. A cheaper (or longer) layout so starts from a
+    trained one."""
     source = from_config(config_mod.load(Path(source_dir) / "config.yaml"))
     source.load_weights(str(weights))
     whole = 0
-    for mine, theirs in zip(target.leapfrog_layers, source.leapfrog_layers):
+    for mine, theirs in zip(target.leapfrog_layers[offset:], source.leapfrog_layers):
         parts, available = _weight_parts(mine), _weight_parts(theirs)
         copied = 0
         for name, part in parts.items():

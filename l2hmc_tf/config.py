@@ -143,6 +143,9 @@ class TrainingConfig(Section):
     # layer (step sizes, each network) whose names and shapes agree: a cheaper layout from a
     # trained one
     init_partial: bool = False
+    # with init_partial: layer k starts from init_from's layer k - offset, so a longer
+    # trajectory keeps the trained layers in its middle; the layers outside start fresh
+    init_layer_offset: int = Field(0, ge=0)
     hmc_therm: int = Field(0, ge=0)             # HMC trajectories at beta_start before step 1
 
 
@@ -209,6 +212,17 @@ class Config(Section):
         if layers is not None and (self.dynamics.mirror_networks or self.dynamics.share_networks):
             raise ValueError("network.network_layers needs dynamics.mirror_networks and "
                              "dynamics.share_networks false")
+        return self
+
+    @model_validator(mode="after")
+    def _layer_offset_is_partial(self):
+        offset = self.training.init_layer_offset
+        if offset and not (self.training.init_partial and self.training.init_from):
+            raise ValueError(f"training.init_layer_offset {offset} moves the layers of "
+                             "training.init_from: set init_from and init_partial true")
+        if offset >= self.dynamics.n_leapfrog:
+            raise ValueError(f"training.init_layer_offset {offset}: the model has layers 0 to "
+                             f"{self.dynamics.n_leapfrog - 1} (dynamics.n_leapfrog)")
         return self
 
     @model_validator(mode="after")

@@ -113,7 +113,7 @@ class Trainer:
         init_weights = checkpoints.check_init_from(cfg)
         if init_weights is not None and cfg.training.init_partial:
             whole = checkpoints.copy_matching_layers(self.dynamics, Path(cfg.training.init_from),
-                                                     init_weights)
+                                                     init_weights, cfg.training.init_layer_offset)
             log.info("init_partial: %d of %d layers copied whole from %s, the others the "
                      "parts that match", whole, cfg.dynamics.n_leapfrog, cfg.training.init_from)
         elif init_weights is not None:

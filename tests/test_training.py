@@ -1,6 +1,7 @@
 """Training: it learns, resumes exactly, survives a kill, and rejects bad input up front."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -242,6 +243,29 @@ def test_init_partial_starts_a_mixed_gauge_layout_from_a_full_one(tmp_path):
         tiny(*GAUGE2, "network.network_layers=[2]")
     with pytest.raises(config.ConfigError, match="network_layers applies to kind gauge"):
         tiny("network.network_layers=[1]")
+
+
+def test_init_layer_offset_puts_the_trained_layers_in_the_middle_of_a_longer_trajectory(
+        tmp_path):
+    """Two trained layers become layers 1 and 2 of four: each takes every part of the source
+    layer one position before it; the new end layers keep their fresh step sizes."""
+    source = _trained_gauge_run(tmp_path / "full")
+    longer = _partial_start(tmp_path / "full", tmp_path / "longer", "dynamics.n_leapfrog=4",
+                            "network.network_layers=[1,2]", "training.init_layer_offset=1")
+    theirs, mine = source.dynamics.leapfrog_layers, longer.dynamics.leapfrog_layers
+    for k in (1, 2):
+        for a, b in zip(mine[k].weights, theirs[k - 1].weights):
+            owner = (re.sub(r"_\d+$", "", w.path.split("/")[0]) for w in (a, b))
+            assert next(owner) == next(owner) and a.shape == b.shape
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    fresh = np.log(longer.cfg.dynamics.step_size)
+    for k in (0, 3):
+        assert float(mine[k].log_eps_x) == pytest.approx(fresh) != float(theirs[0].log_eps_x)
+    with pytest.raises(config.ConfigError, match="set init_from and init_partial true"):
+        tiny("training.init_layer_offset=1")
+    with pytest.raises(config.ConfigError, match="layers 0 to 1"):
+        tiny(f"training.init_from={tmp_path / 'full'}", "training.init_partial=true",
+             "training.init_layer_offset=2")
 
 
 def test_init_partial_keeps_the_trained_x_networks_of_a_layout_without_v_networks(tmp_path):
