@@ -11,7 +11,7 @@ row's beta and lattice from one equilibrium start, in turn on one thread. A dire
 where HMC freezes takes hours (HMC's is ~3,000 trajectories at beta 6 and ~20,000 at beta
 7), so the demo measures each sampler's <dQ_Z^2> per trajectory and the tau_int it predicts
 for a diffusing charge, 4 <Q_Z^2> / <dQ_Z^2> - 1 (docs/physics.md section 10; at beta 6 and
-7 it matched every measured tau_int within 13%), and times both here: the gain per
+7 it matched every measured tau_int within 17%, either way), and times both here: the gain per
 trajectory is the ratio of the predictions, the gain per force evaluation counts 2MN's two a
 step, and the gain per CPU second divides the first by what a model trajectory costs in HMC
 trajectories. Minutes, numbers measured.
