@@ -153,11 +153,12 @@ def test_campaign_hours_count_each_run_once_at_its_newest_row():
     assert "**1.20 CPU-hours** over 2 runs (a, b)" in "\n".join(
         report.campaign_section({"rows": rows}))
     # issue 27's subtotal: runs whose first row is an interleaved screen; run a, trained
-    # before and screened again beside them, stays out of it
+    # before and screened again beside them, stays out of it; run e, aimed at beta 5, is in
     rows += [screened("d", 6.0, 400, 1800.0) | {"timing": "interleaved"},
-             screened("a", 6.0, 200, 720.0) | {"timing": "interleaved"}]
-    assert [r["run"] for r in report.issue27_rows(rows)] == ["d"]
-    assert "issue 27's interleaved screen: **0.50 CPU-hours** over 1 runs (d)" in "\n".join(
+             screened("a", 6.0, 200, 720.0) | {"timing": "interleaved"},
+             screened("e", 5.0, 100, 900.0) | {"timing": "interleaved"}]
+    assert [r["run"] for r in report.issue27_rows(rows)] == ["d", "e"]
+    assert "at any beta: **0.75 CPU-hours** over 2 runs (d, e)" in "\n".join(
         report.campaign_section({"rows": rows}))
 
 
