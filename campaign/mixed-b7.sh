@@ -18,3 +18,11 @@ phase campaign/mix34-b7-16x16 --config configs/beta7.yaml --set training.chains=
 phase campaign/mix34-b7-16x16-lowlr --config configs/beta7-lowlr.yaml \
   --set training.chains=64 --set training.lr=2e-4 --set training.seed=9 \
   --set "network.network_layers=[3,4]" --set training.init_from=campaign/mix34-b7-16x16
+# and on at beta 7 at half that learning rate (session 14): the layout's beta-7 signal rose
+# from 0.0112 at the end of the annealing to 0.0158 after this phase, where gauge-2 reads
+# 0.055; it runs after campaign/mixed.sh on core 1:
+#   CORE=1 nohup bash campaign/mixed-b7.sh > logs/mixed-b7.log 2>&1 &
+phase campaign/mix34-b7-16x16-lowlr2 --config configs/beta7-lowlr.yaml \
+  --set training.chains=64 --set training.lr=1e-4 --set training.steps=12000 \
+  --set training.seed=13 --set "network.network_layers=[3,4]" \
+  --set training.init_from=campaign/mix34-b7-16x16-lowlr
