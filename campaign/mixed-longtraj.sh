@@ -13,3 +13,10 @@ phase campaign/mix78-n16-b6-16x16 --config configs/beta6.yaml --set dynamics.n_l
   --set "network.network_layers=[7,8]" --set training.init_from=campaign/mix34-b6-16x16-long2 \
   --set training.init_partial=true --set training.init_layer_offset=4 --set training.lr=2e-4 \
   --set training.steps=12000 --set training.seed=12
+# then on (session 14): at 12,000 steps it screened <dQ_Z^2> 0.049 +- 0.002 against the
+# 8-layer layout's 0.036, 2.62 CPU s per predicted tau_int against the best HMC's 2.94
+# (1.12x), and its training signal was still rising. Several sessions: stopped with SIGTERM
+# at a checkpoint, resumed by running this script again
+phase campaign/mix78-n16-b6-16x16-long --config configs/beta6.yaml --set dynamics.n_leapfrog=16 \
+  --set "network.network_layers=[7,8]" --set training.init_from=campaign/mix78-n16-b6-16x16 \
+  --set training.lr=2e-4 --set training.steps=30000 --set training.seed=14
