@@ -33,12 +33,17 @@ def find_row(path: Path, name: str) -> dict:
                      f"{[row_name(r) for r in matches or rows]}")
 
 
+# Where training started (a local run, how its layers were copied): the row records it.
+STARTED_FROM = ("training.init_from=null", "training.init_partial=false",
+                "training.init_layer_offset=0")
+
+
 def export(row: dict, to: Path) -> Path:
     """models/<name>/ from the row's run directory."""
     run = Path(row["run"])
     cfg = config.load(run / "config.yaml",     # init_from named a local run; the row keeps it
                       [f"dynamics.instanton={str(row['instanton_layer']).lower()}",
-                       "training.init_from=null"])
+                       *STARTED_FROM])
     to.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / checkpoints.MODEL_FILE, to / checkpoints.MODEL_FILE)
     config.dump(cfg, to / "config.yaml")

@@ -76,6 +76,25 @@ def test_export_picks_one_row_of_a_run_measured_at_two_betas(tmp_path):
         find_row(path, "campaign/y")
 
 
+def test_export_of_a_run_started_from_another_drops_where_it_started(tmp_path):
+    """A run started from another one's layers, moved by training.init_layer_offset, exports
+    a config that loads by itself: no init_from, no partial copy, no offset."""
+    from benchmarks.export_model import export
+    from l2hmc_tf import checkpoints, config
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = config.load(None, ["training.init_from=elsewhere", "training.init_partial=true",
+                             "training.init_layer_offset=1"])
+    config.dump(cfg, run / "config.yaml")
+    (run / checkpoints.MODEL_FILE).write_bytes(b"weights")
+    to = export({"run": str(run), "instanton_layer": False, "beta": 6.0}, tmp_path / "model")
+    exported = config.load(to / "config.yaml").training
+    assert (exported.init_from, exported.init_partial, exported.init_layer_offset) == (
+        None, False, 0)
+    assert json.loads((to / "result.json").read_text())["run"] == str(run)
+
+
 def test_screens_finishing_in_turn_keep_each_others_rows(tmp_path):
     """Two screens run at once: each appends to the ledger as it is when its row is ready,
     so the one that finishes last does not write back a copy without the other's row."""
