@@ -5,7 +5,8 @@
 
 Picks, among the trained models committed under models/ (each with the result row it
 produced), the network model (not the scalar kind, no instanton move) whose row gains most
-per trajectory over HMC (rows measured against the best HMC, 2MN where it wins, first), and
+per CPU second over HMC, what a user pays (rows measured against the best HMC, 2MN where it
+wins, first), and
 samples it and the HMC its row was measured against (integrator, steps and step size) at the
 row's beta and lattice from one equilibrium start, in turn on one thread. A direct tau_int
 where HMC freezes takes hours (HMC's is ~3,000 trajectories at beta 6 and ~20,000 at beta
@@ -33,17 +34,17 @@ from .starts import equilibrium_chains
 
 def best_network_model(models: Path) -> tuple[Path, dict]:
     """(directory, result row) of the committed network model with the largest tau_int gain
-    per trajectory, rows measured against the best HMC (`hmc_best`) before any other; an
-    error naming the folder when there is none."""
+    per CPU second (`seconds_gain`), rows measured against the best HMC (`hmc_best`) before
+    any other; an error naming the folder when there is none."""
     rows = []
     for result in sorted(Path(models).glob("*/result.json")):
         row = json.loads(result.read_text())
         network = row.get("variant") not in (None, "scalar", "hmc") and not row.get("instanton")
-        if network and math.isfinite(row.get("tau_int_gain", math.nan)):
+        if network and math.isfinite(row.get("seconds_gain", math.nan)):
             rows.append((result.parent, row))
     if not rows:
         raise FileNotFoundError(f"no network model with a result row in {models}")
-    return max(rows, key=lambda pair: (bool(pair[1].get("hmc_best")), pair[1]["tau_int_gain"]))
+    return max(rows, key=lambda pair: (bool(pair[1].get("hmc_best")), pair[1]["seconds_gain"]))
 
 
 def row_hmc(row: dict, model, cfg):
