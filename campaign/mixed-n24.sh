@@ -12,3 +12,13 @@ phase campaign/mix1112-n24-b6-16x16 --config configs/beta6.yaml --set dynamics.n
   --set "network.network_layers=[11,12]" --set training.init_from=campaign/mix78-n16-b6-16x16-long \
   --set training.init_partial=true --set training.init_layer_offset=4 --set training.lr=2e-4 \
   --set training.steps=12000 --set training.seed=16
+# then at beta 7 (session 15): at beta 6 the 24 layers screened <dQ_Z^2> 0.121 against the
+# 16 layers' 0.065, 2.6x the best HMC per CPU second predicted against 1.58x; at beta 7 the
+# 16-layer run (campaign/mix78-n16-b7-16x16) measured 4.9x. Several sessions: stopped with
+# SIGTERM at a checkpoint, resumed by running this script again:
+#   CORE=1 nohup bash campaign/mixed-n24.sh > logs/mixed-n24.log 2>&1 &
+phase campaign/mix1112-n24-b7-16x16 --config configs/beta7-lowlr.yaml --set training.chains=64 \
+  --set dynamics.n_leapfrog=24 --set "network.network_layers=[11,12]" \
+  --set training.init_from=campaign/mix78-n16-b7-16x16 --set training.init_partial=true \
+  --set training.init_layer_offset=4 --set training.lr=2e-4 --set training.steps=12000 \
+  --set training.seed=17
