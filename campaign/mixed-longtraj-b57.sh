@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Issue 27, the 16-layer mixed trajectory (campaign/mixed-longtraj.sh) taken to beta 7 and 5.
+# Issue 27, the 16-layer mixed trajectory (campaign/mixed-longtraj.sh) taken to beta 7 (beta 5
+# went straight to 24 layers: campaign/mixed-n24-b5.sh; the file keeps its name, which the
+# committed notes and rows cite).
 # At beta 6 it was the change that paid (1.28x the best HMC per CPU second, the 8-layer
 # layout 0.83x); at beta 7 the 8-layer layout has saturated at <dQ_Z^2> 0.0158
 # (campaign/mix34-b7-16x16-lowlr; its lr-1e-4 phase lowlr2 read 0.0146), 3.0x predicted.
